@@ -1,0 +1,1 @@
+"""Turns inputs (definitions, API rows, events, files) into plain graph data."""

@@ -1,0 +1,113 @@
+"""Plain graph data: what every parser produces and the one write path consumes.
+
+A node is identified by (label, key); its key property name comes from the schema
+(graphstore.schema.NODE_KEYS). `state` holds status-bearing properties that are
+written only when `state_time` is not older than what the graph already holds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+NodeRef = tuple[str, str]  # (label, key)
+
+
+def clean(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop None values (a missing fact must not erase a known one) and normalise datetimes to UTC."""
+    out: dict[str, Any] = {}
+    for name, value in props.items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        out[name] = value
+    return out
+
+
+@dataclass(slots=True)
+class Node:
+    label: str
+    key: str
+    props: dict[str, Any] = field(default_factory=dict)
+    extra_labels: tuple[str, ...] = ()
+    state: dict[str, Any] = field(default_factory=dict)
+    state_time: datetime | None = None
+    state_rank: int = 0  # tie-breaker at equal times: a terminal status outranks a running one
+
+    @property
+    def ref(self) -> NodeRef:
+        return (self.label, self.key)
+
+
+@dataclass(slots=True)
+class Rel:
+    type: str
+    start: NodeRef
+    end: NodeRef
+    props: dict[str, Any] = field(default_factory=dict)
+    # Properties that are part of the relationship's identity, e.g. PRECEDES {via}.
+    merge_on: tuple[str, ...] = ()
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        return (self.type, self.start, self.end, tuple(self.props.get(p) for p in self.merge_on))
+
+
+@dataclass
+class Graph:
+    """An ordered, de-duplicated bag of nodes and relationships."""
+
+    nodes: dict[NodeRef, Node] = field(default_factory=dict)
+    rels: dict[tuple[Any, ...], Rel] = field(default_factory=dict)
+
+    def node(
+        self,
+        label: str,
+        key: str,
+        props: Mapping[str, Any] | None = None,
+        *,
+        extra_labels: Iterable[str] = (),
+        state: Mapping[str, Any] | None = None,
+        state_time: datetime | None = None,
+        state_rank: int = 0,
+    ) -> NodeRef:
+        new = Node(label, key, clean(props or {}), tuple(extra_labels), clean(state or {}),
+                   clean({"t": state_time}).get("t"), state_rank)
+        old = self.nodes.get(new.ref)
+        if old is None:
+            self.nodes[new.ref] = new
+        else:
+            _merge_node(old, new)
+        return new.ref
+
+    def rel(self, type_: str, start: NodeRef, end: NodeRef, props: Mapping[str, Any] | None = None,
+            *, merge_on: Iterable[str] = ()) -> None:
+        for ref in (start, end):
+            if ref not in self.nodes:
+                self.node(*ref)
+        new = Rel(type_, start, end, clean(props or {}), tuple(merge_on))
+        old = self.rels.get(new.identity)
+        if old is None:
+            self.rels[new.identity] = new
+        else:
+            old.props.update(new.props)
+
+    def update(self, other: "Graph") -> None:
+        for node in other.nodes.values():
+            self.node(node.label, node.key, node.props, extra_labels=node.extra_labels,
+                      state=node.state, state_time=node.state_time, state_rank=node.state_rank)
+        for rel in other.rels.values():
+            self.rel(rel.type, rel.start, rel.end, rel.props, merge_on=rel.merge_on)
+
+    def __len__(self) -> int:
+        return len(self.nodes) + len(self.rels)
+
+
+def _merge_node(old: Node, new: Node) -> None:
+    old.props.update(new.props)
+    old.extra_labels = tuple(dict.fromkeys(old.extra_labels + new.extra_labels))
+    if new.state and (old.state_time is None or (new.state_time is not None and
+                      (new.state_time, new.state_rank) >= (old.state_time, old.state_rank))):
+        old.state.update(new.state)
+        old.state_time, old.state_rank = new.state_time, new.state_rank

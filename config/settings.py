@@ -1,0 +1,117 @@
+"""Settings from the environment (and a `.env` file if present).
+
+Neo4j uses the names Neo4j's own tools use (NEO4J_URI, ...); AWS uses boto3's
+standard chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...); the collector's
+own settings carry the prefix LINEAGE_.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LINEAGE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    neo4j_uri: str = Field("bolt://localhost:7687", validation_alias="NEO4J_URI")
+    neo4j_username: str | None = Field(None, validation_alias="NEO4J_USERNAME")
+    neo4j_password: SecretStr | None = Field(None, validation_alias="NEO4J_PASSWORD")
+    neo4j_database: str | None = Field(None, validation_alias="NEO4J_DATABASE")
+
+    # AWS: region list defaults to boto3's configured region (AWS_REGION / AWS_DEFAULT_REGION / profile).
+    regions: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+    aws_max_attempts: int = Field(8, ge=1, le=50)
+
+    executions_per_pipeline: int = Field(5, ge=0)
+    pipelines: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    sync_workers: int = Field(4, ge=1, le=64)
+    sync_interval_seconds: int = Field(900, ge=10)
+    sync_cron: str | None = None
+    sync_on_start: bool = True
+
+    write_batch_size: int = Field(1000, ge=1, le=50_000)
+    log_format: str = Field("auto", pattern="^(auto|json|text)$")
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("regions", "pipelines", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _neo4j_scheme(cls, value: str) -> str:
+        allowed = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+        if not value.startswith(allowed):
+            raise ValueError(f"must start with one of {', '.join(allowed)}")
+        return value
+
+    @field_validator("sync_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(value)
+        return value
+
+    @model_validator(mode="after")
+    def _auth_pair(self) -> "Settings":
+        if self.neo4j_username and self.neo4j_password is None:
+            raise ValueError("NEO4J_PASSWORD must be set when NEO4J_USERNAME is set")
+        return self
+
+    @property
+    def neo4j_auth(self) -> tuple[str, str] | None:
+        if self.neo4j_username and self.neo4j_password is not None:
+            return (self.neo4j_username, self.neo4j_password.get_secret_value())
+        return None
+
+
+def _env_name(loc: tuple[object, ...]) -> str:
+    if not loc:
+        return "settings"
+    name = str(loc[0])
+    if name.isupper():
+        return name
+    field = Settings.model_fields.get(name)
+    alias = field.validation_alias if field else None
+    if isinstance(alias, str):
+        return alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"LINEAGE_{name.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise SettingsError with one line naming the bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err.get("loc", ()))
+        name = _env_name(loc) if loc else _guess_from_message(str(err.get("msg", "")))
+        raise SettingsError(f"invalid setting {name}: {err.get('msg')}") from None
+
+
+def _guess_from_message(message: str) -> str:
+    for word in message.split():
+        if word.isupper() and ("_" in word):
+            return word
+    return "settings"

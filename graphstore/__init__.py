@@ -1,0 +1,1 @@
+"""Neo4j: schema, the one write path, queries and views."""

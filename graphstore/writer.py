@@ -1,0 +1,168 @@
+"""The one write path: batched `UNWIND $rows … MERGE` in managed transactions.
+
+Nodes merge on their key alone, then SET; relationships merge on their endpoints
+(plus any identity properties). Labels and types come from code (checked against
+the schema); every value travels as a parameter.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Sequence
+
+from neo4j import Driver, ManagedTransaction
+
+from collector.graph import Graph, Node, Rel
+from graphstore.schema import key_of, schema_statements
+
+log = logging.getLogger(__name__)
+
+_IDENT_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _ident(name: str) -> str:
+    if not name or not set(name) <= _IDENT_OK or name[0].isdigit():
+        raise ValueError(f"not a safe Cypher identifier: {name!r}")
+    return name
+
+
+@dataclass
+class WriteStats:
+    nodes: int = 0
+    relationships: int = 0
+    transactions: int = 0
+    seconds: float = 0.0
+    by_label: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: "WriteStats") -> None:
+        self.nodes += other.nodes
+        self.relationships += other.relationships
+        self.transactions += other.transactions
+        self.seconds += other.seconds
+        for label, count in other.by_label.items():
+            self.by_label[label] += count
+
+
+def node_statement(label: str, extra_labels: Sequence[str], stateful: bool) -> str:
+    key = _ident(key_of(label))
+    extra = "".join(f" SET n:{_ident(x)}" for x in extra_labels)
+    cypher = (
+        f"UNWIND $rows AS r MERGE (n:{_ident(label)} {{{key}: r.key}}) "
+        "ON CREATE SET n.first_seen = $now "
+        f"SET n += r.props, n.last_seen = $now, n.source = coalesce(r.source, n.source){extra}"
+    )
+    if stateful:
+        # An older state never overwrites a newer one; equal time and rank re-apply the same values.
+        cypher += (
+            " WITH n, r WHERE r.state_time IS NOT NULL AND (n.state_time IS NULL"
+            " OR r.state_time > n.state_time"
+            " OR (r.state_time = n.state_time AND r.state_rank >= coalesce(n.state_rank, 0)))"
+            " SET n += r.state, n.state_time = r.state_time, n.state_rank = r.state_rank"
+        )
+    return cypher
+
+
+def rel_statement(rel_type: str, start_label: str, end_label: str, merge_on: Sequence[str]) -> str:
+    skey, ekey = _ident(key_of(start_label)), _ident(key_of(end_label))
+    identity = ", ".join(f"{_ident(p)}: r.id.{_ident(p)}" for p in merge_on)
+    identity = f" {{{identity}}}" if identity else ""
+    return (
+        f"UNWIND $rows AS r "
+        f"MERGE (a:{_ident(start_label)} {{{skey}: r.start}}) ON CREATE SET a.first_seen = $now, a.last_seen = $now "
+        f"MERGE (b:{_ident(end_label)} {{{ekey}: r.end}}) ON CREATE SET b.first_seen = $now, b.last_seen = $now "
+        f"MERGE (a)-[x:{_ident(rel_type)}{identity}]->(b) "
+        "ON CREATE SET x.first_seen = $now "
+        "SET x += r.props, x.last_seen = $now"
+    )
+
+
+def _node_row(node: Node, source: str | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"key": node.key, "props": node.props, "source": source}
+    if node.state:
+        row.update(state=node.state, state_time=node.state_time, state_rank=node.state_rank)
+    return row
+
+
+def _rel_row(rel: Rel, source: str | None) -> dict[str, Any]:
+    props = dict(rel.props)
+    if source:
+        props.setdefault("source", source)
+    return {"start": rel.start[1], "end": rel.end[1], "props": props,
+            "id": {p: rel.props.get(p) for p in rel.merge_on}}
+
+
+def plan(graph: Graph, source: str | None) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Group a graph into (statement, rows) pairs: all nodes first, then relationships."""
+    node_groups: dict[tuple[str, tuple[str, ...], bool], list[dict[str, Any]]] = defaultdict(list)
+    for node in graph.nodes.values():
+        node_groups[(node.label, node.extra_labels, bool(node.state))].append(_node_row(node, source))
+    rel_groups: dict[tuple[str, str, str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+    for rel in graph.rels.values():
+        rel_groups[(rel.type, rel.start[0], rel.end[0], rel.merge_on)].append(_rel_row(rel, source))
+    work = [(node_statement(*k), rows) for k, rows in node_groups.items()]
+    work += [(rel_statement(*k), rows) for k, rows in rel_groups.items()]
+    return work
+
+
+def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+class GraphWriter:
+    """Writes Graph objects to Neo4j. One instance per process; thread-safe (the driver is)."""
+
+    def __init__(self, driver: Driver, database: str | None = None, batch_size: int = 1000) -> None:
+        self.driver = driver
+        self.database = database
+        self.batch_size = batch_size
+
+    def ensure_schema(self) -> int:
+        statements = schema_statements()
+        with self.driver.session(database=self.database) as session:
+            for statement in statements:
+                session.run(statement).consume()
+        return len(statements)
+
+    def write(self, graph: Graph, source: str | None = None, now: datetime | None = None) -> WriteStats:
+        """Write a graph in as few transactions as the batch size allows (one when it fits)."""
+        started = time.perf_counter()
+        stats = WriteStats()
+        if not len(graph):
+            return stats
+        now = now or datetime.now(timezone.utc)
+        work = plan(graph, source)
+        # Pack statements into transactions of about batch_size rows each; nodes stay before relationships.
+        tx_batches: list[list[tuple[str, list[dict[str, Any]]]]] = [[]]
+        filled = 0
+        for statement, rows in work:
+            for chunk in _chunks(rows, self.batch_size):
+                if filled and filled + len(chunk) > self.batch_size:
+                    tx_batches.append([])
+                    filled = 0
+                tx_batches[-1].append((statement, chunk))
+                filled += len(chunk)
+        with self.driver.session(database=self.database) as session:
+            for batch in tx_batches:
+                session.execute_write(_run_batch, batch, now)
+                stats.transactions += 1
+        stats.nodes = len(graph.nodes)
+        stats.relationships = len(graph.rels)
+        for node in graph.nodes.values():
+            stats.by_label[node.label] += 1
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def write_many(self, graphs: Iterable[Graph], source: str | None = None) -> WriteStats:
+        merged = Graph()
+        for graph in graphs:
+            merged.update(graph)
+        return self.write(merged, source)
+
+
+def _run_batch(tx: ManagedTransaction, batch: list[tuple[str, list[dict[str, Any]]]], now: datetime) -> None:
+    for statement, rows in batch:
+        tx.run(statement, rows=rows, now=now).consume()

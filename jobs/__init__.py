@@ -1,0 +1,1 @@
+"""Wiring: the sync, the worker (scheduler, consumers), the CLI, the demo."""

@@ -1,0 +1,50 @@
+"""The collector's parts built once from Settings and handed down."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from neo4j import Driver
+
+from collector.aws import Aws
+from config import Settings, SettingsError
+from graphstore.connection import open_driver
+from graphstore.state import GraphState
+from graphstore.views import Views
+from graphstore.writer import GraphWriter
+
+
+@dataclass
+class App:
+    settings: Settings
+
+    @cached_property
+    def driver(self) -> Driver:
+        return open_driver(self.settings)
+
+    @cached_property
+    def aws(self) -> Aws:
+        return Aws(endpoint_url=self.settings.aws_endpoint_url, max_attempts=self.settings.aws_max_attempts)
+
+    @cached_property
+    def writer(self) -> GraphWriter:
+        return GraphWriter(self.driver, self.settings.neo4j_database, self.settings.write_batch_size)
+
+    @cached_property
+    def state(self) -> GraphState:
+        return GraphState(self.driver, self.settings.neo4j_database)
+
+    @cached_property
+    def views(self) -> Views:
+        return Views(self.driver, self.settings.neo4j_database)
+
+    def regions(self, override: list[str] | None = None) -> list[str]:
+        regions = override or self.settings.regions or ([self.aws.default_region] if self.aws.default_region else [])
+        if not regions:
+            raise SettingsError("invalid setting LINEAGE_REGIONS: no region configured "
+                                "(set LINEAGE_REGIONS or AWS_REGION)")
+        return regions
+
+    def close(self) -> None:
+        if "driver" in self.__dict__:
+            self.driver.close()

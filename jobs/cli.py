@@ -1,0 +1,229 @@
+"""`lineage-collector`: the command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from typing import Any, Sequence
+
+from config import SettingsError, load_settings
+
+log = logging.getLogger("lineage.cli")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lineage-collector",
+                                     description="Collect SageMaker, S3 and SQL lineage into Neo4j.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init-schema", help="create Neo4j constraints and indexes (idempotent)")
+
+    sync = sub.add_parser("sync", help="run one sync of SageMaker pipelines and print a summary")
+    sync.add_argument("--region", action="append", type=_csv, help="region(s); repeatable or comma-separated")
+    sync.add_argument("--pipeline", action="append", type=_csv, help="only these pipeline names")
+    sync.add_argument("--executions", type=int, help="latest executions per pipeline (0: definitions only)")
+    sync.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    sub.add_parser("run", help="the long-running worker: scheduled syncs until SIGTERM/SIGINT")
+
+    lineage = sub.add_parser("lineage", help="print a pipeline's lineage JSON, read from Neo4j")
+    lineage.add_argument("--pipeline", required=True)
+    lineage.add_argument("--region")
+    lineage.add_argument("--domain")
+    lineage.add_argument("--include-latest-exec", action=argparse.BooleanOptionalAction, default=True)
+    lineage.add_argument("--view", choices=("pipeline", "data", "both"), default="both")
+
+    inventory = sub.add_parser("inventory", help="print region -> domains -> pipelines, read from Neo4j")
+    inventory.add_argument("--regions", type=_csv)
+
+    dev = sub.add_parser("dev", help="developer helpers")
+    dev_sub = dev.add_subparsers(dest="dev_command", required=True, metavar="HELPER")
+    neo = dev_sub.add_parser("neo4j", help="start a throwaway local Neo4j 5 (from Maven Central) and block")
+    neo.add_argument("--bolt-port", type=int, default=7687)
+    neo.add_argument("--http-port", type=int, default=7474, help="Neo4j Browser port")
+    neo.add_argument("--data", help="data directory (default: a temporary one, removed on exit)")
+
+    demo = sub.add_parser("demo", help="local Neo4j + simulated AWS account + a sync + example queries")
+    demo.add_argument("--bolt-port", type=int, default=7687)
+    demo.add_argument("--http-port", type=int, default=7474)
+    demo.add_argument("--no-wait", action="store_true", help="exit after printing instead of keeping Neo4j up")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"lineage-collector: {exc}", file=sys.stderr)
+        return 2
+    from jobs.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_format)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args, settings)
+    except SettingsError as exc:
+        print(f"lineage-collector: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from graphstore.connection import Neo4jUnavailable
+
+        if isinstance(exc, Neo4jUnavailable):
+            print(f"lineage-collector: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _app(settings: Any) -> Any:
+    from jobs.app import App
+
+    return App(settings)
+
+
+def cmd_init_schema(args: argparse.Namespace, settings: Any) -> int:
+    app = _app(settings)
+    try:
+        count = app.writer.ensure_schema()
+    finally:
+        app.close()
+    print(f"schema ready: {count} constraints and indexes")
+    return 0
+
+
+def _flatten(groups: list[list[str]] | None) -> list[str]:
+    return [v for group in groups or [] for v in group]
+
+
+def run_sync(app: Any, regions: list[str] | None = None, pipelines: list[str] | None = None,
+             executions: int | None = None, stop: threading.Event | None = None,
+             progress: Any = None) -> Any:
+    from jobs.sync import SageMakerSync
+
+    syncer = SageMakerSync(app.aws, app.writer, app.state,
+                           executions=app.settings.executions_per_pipeline if executions is None else executions,
+                           workers=app.settings.sync_workers, progress=progress, stop=stop)
+    report = syncer.run(app.regions(regions), pipelines or app.settings.pipelines)
+    log.info("sync finished", extra={"fields": {k: v for k, v in report.as_dict().items() if k != "errors"}})
+    return report
+
+
+def cmd_sync(args: argparse.Namespace, settings: Any) -> int:
+    from jobs.progress import Progress
+
+    app = _app(settings)
+    try:
+        app.writer.ensure_schema()
+        with Progress(enabled=not args.json) as progress:
+            report = run_sync(app, _flatten(args.region), _flatten(args.pipeline), args.executions,
+                              progress=progress.update)
+    finally:
+        app.close()
+    summary = report.as_dict()
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        print(format_summary(summary))
+    return 1 if report.pipelines_failed and not report.pipelines else 0
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    lines = [
+        f"synced {s['pipelines']} pipelines in {', '.join(s['regions'])} in {s['seconds']:.2f}s"
+        + (f" ({s['pipelines_failed']} failed)" if s["pipelines_failed"] else ""),
+        f"  executions: {s['executions_fetched']} fetched, {s['executions_skipped']} unchanged (terminal)",
+        f"  jobs described: {s['jobs_described']}",
+        f"  written: {s['nodes_written']} nodes, {s['relationships_written']} relationships "
+        f"in {s['transactions']} transactions",
+        f"  AWS calls: {s['aws_calls_total']}",
+    ]
+    lines += [f"    {op:<48} {n:>5}" for op, n in s["aws_calls"].items()]
+    for error in s["errors"]:
+        lines.append(f"  error: {error}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace, settings: Any) -> int:
+    from jobs.worker import Worker
+
+    app = _app(settings)
+    app.writer.ensure_schema()
+    app.regions()  # fail at start, not at the first scheduled run
+    worker = Worker(settings, lambda stop: run_sync(app, stop=stop))
+    worker.install_signal_handlers()
+    try:
+        worker.run()
+    finally:
+        app.close()
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace, settings: Any) -> int:
+    from graphstore.views import PipelineNotFound
+
+    app = _app(settings)
+    try:
+        result = app.views.lineage(args.pipeline, region=args.region, domain=args.domain,
+                                   include_latest_exec=args.include_latest_exec, view=args.view)
+    except PipelineNotFound:
+        print(f"pipeline not found: {args.pipeline}", file=sys.stderr)
+        return 2
+    finally:
+        app.close()
+    print(json.dumps(result, indent=2, sort_keys=False, default=str))
+    return 0
+
+
+def cmd_inventory(args: argparse.Namespace, settings: Any) -> int:
+    app = _app(settings)
+    try:
+        print(json.dumps(app.views.inventory(args.regions), indent=2, default=str))
+    finally:
+        app.close()
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace, settings: Any) -> int:
+    from graphstore.local_neo4j import start_local_neo4j
+
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    server = start_local_neo4j(bolt_port=args.bolt_port, http_port=args.http_port,
+                               data_dir=args.data and __import__("pathlib").Path(args.data),
+                               auth=settings.neo4j_auth, progress=lambda m: print(m, file=sys.stderr))
+    with server:
+        print(server.uri, flush=True)
+        if server.browser_url:
+            print(f"Neo4j Browser: {server.browser_url}", file=sys.stderr, flush=True)
+        stop.wait()
+    return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
+    from jobs.demo.run import run_demo
+
+    return run_demo(args, settings)
+
+
+COMMANDS = {
+    "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "lineage": cmd_lineage,
+    "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""One reconciliation sync of SageMaker pipelines into the graph: get -> transform -> load.
+
+Per pipeline: what the graph already holds decides what is fetched. An execution stored
+in a terminal state is never fetched again; a job stored complete is not described again.
+A failure on one pipeline is logged with its identity and the rest goes on.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from collector.aws import Aws
+from collector.graph import Graph
+from collector.sagemaker import fetch
+from collector.sagemaker.definition import DefinitionError, PipelineDef, parse_definition
+from collector.sagemaker.transform import (
+    arn_parts, created_resources, domains_graph, execution_graph, execution_id, job_graph,
+    model_graph, model_package_graph, pipeline_graph, step_run_data_graph, step_run_graph,
+)
+from graphstore.state import GraphState
+from graphstore.writer import GraphWriter, WriteStats
+
+log = logging.getLogger("lineage.sync")
+
+
+@dataclass
+class SyncReport:
+    regions: list[str] = field(default_factory=list)
+    pipelines: int = 0
+    pipelines_failed: int = 0
+    executions_fetched: int = 0
+    executions_skipped: int = 0
+    jobs_described: int = 0
+    retired_pipelines: int = 0
+    errors: list[str] = field(default_factory=list)
+    writes: WriteStats = field(default_factory=WriteStats)
+    aws_calls: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "regions": self.regions, "pipelines": self.pipelines, "pipelines_failed": self.pipelines_failed,
+            "executions_fetched": self.executions_fetched, "executions_skipped": self.executions_skipped,
+            "jobs_described": self.jobs_described, "retired_pipelines": self.retired_pipelines,
+            "nodes_written": self.writes.nodes, "relationships_written": self.writes.relationships,
+            "transactions": self.writes.transactions, "aws_calls": dict(sorted(self.aws_calls.items())),
+            "aws_calls_total": sum(self.aws_calls.values()), "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'ClientError')}: {err.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+class SageMakerSync:
+    def __init__(self, aws: Aws, writer: GraphWriter, state: GraphState, *, executions: int = 5,
+                 workers: int = 4, progress: Callable[[str], None] | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.aws = aws
+        self.writer = writer
+        self.state = state
+        self.executions = executions
+        self.workers = workers
+        self.progress = progress or (lambda message: None)
+        self.stop = stop or threading.Event()
+
+    def run(self, regions: list[str], pipeline_names: list[str] | None = None) -> SyncReport:
+        started = time.perf_counter()
+        self.aws.reset_counts()
+        report = SyncReport(regions=list(regions))
+        for region in regions:
+            if self.stop.is_set():
+                break
+            self._sync_region(region, pipeline_names or [], report)
+        report.aws_calls = self.aws.reset_counts()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _sync_region(self, region: str, names: list[str], report: SyncReport) -> None:
+        client = self.aws.client("sagemaker", region)
+        try:
+            domains = fetch.list_domains(client)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("region %s: cannot list Studio domains (%s); continuing without them",
+                        region, describe_error(exc))
+            domains = []
+        report.writes.add(self.writer.write(domains_graph(domains, region), source="sync"))
+        domain_ids = {d["DomainName"]: d["DomainId"] for d in domains}
+        try:
+            summaries = fetch.list_pipelines(client)
+        except (ClientError, BotoCoreError) as exc:
+            message = f"region {region}: cannot list pipelines: {describe_error(exc)}"
+            log.error(message)
+            report.errors.append(message)
+            return
+        wanted = [s for s in summaries if not names or s["PipelineName"] in names]
+        self.progress(f"{region}: {len(wanted)} pipelines")
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            outcomes = pool.map(lambda s: self._sync_pipeline_safely(client, s, domain_ids), wanted)
+            for done, (summary, outcome) in enumerate(zip(wanted, outcomes), 1):
+                name = summary["PipelineName"]
+                if isinstance(outcome, str):
+                    report.pipelines_failed += 1
+                    report.errors.append(f"pipeline {name} ({region}): {outcome}")
+                else:
+                    report.pipelines += 1
+                    report.executions_fetched += outcome["fetched"]
+                    report.executions_skipped += outcome["skipped"]
+                    report.jobs_described += outcome["jobs"]
+                    report.writes.add(outcome["writes"])
+                self.progress(f"{region}: [{done}/{len(wanted)}] {name}")
+        if not names and summaries:
+            _, account = arn_parts(summaries[0]["PipelineArn"])
+            if account:
+                report.retired_pipelines += self.state.retire_missing_pipelines(
+                    region, account, [s["PipelineArn"] for s in summaries])
+
+    def _sync_pipeline_safely(self, client: Any, summary: dict[str, Any],
+                              domain_ids: dict[str, str]) -> dict[str, Any] | str:
+        if self.stop.is_set():
+            return "not synced: stopping"
+        started = time.perf_counter()
+        try:
+            outcome = self.sync_pipeline(client, summary, domain_ids)
+        except (ClientError, BotoCoreError, DefinitionError) as exc:
+            log.error("pipeline %s failed: %s", summary.get("PipelineArn"), describe_error(exc))
+            return describe_error(exc)
+        except Exception as exc:  # one bad pipeline must not stop the others
+            log.exception("pipeline %s failed unexpectedly", summary.get("PipelineArn"))
+            return describe_error(exc)
+        log.info("pipeline %s synced", summary["PipelineName"], extra={"fields": {
+            "pipeline": summary["PipelineName"], "executions_fetched": outcome["fetched"],
+            "executions_skipped": outcome["skipped"], "jobs_described": outcome["jobs"],
+            "nodes": outcome["writes"].nodes, "relationships": outcome["writes"].relationships,
+            "seconds": round(time.perf_counter() - started, 3)}})
+        return outcome
+
+    def sync_pipeline(self, client: Any, summary: dict[str, Any], domain_ids: dict[str, str]) -> dict[str, Any]:
+        arn, name = summary["PipelineArn"], summary["PipelineName"]
+        stored = self.state.pipeline(arn)
+        pipeline: dict[str, Any] = dict(summary)
+        if stored.definition and stored.last_modified and stored.last_modified == summary.get("LastModifiedTime"):
+            definition = stored.definition
+        else:
+            pipeline.update(fetch.describe_pipeline(client, name))
+            definition = pipeline.get("PipelineDefinition") or ""
+        tags = fetch.list_tags(client, arn)
+        parsed: PipelineDef | None = None
+        try:
+            parsed = parse_definition(definition)
+        except DefinitionError as exc:
+            log.error("pipeline %s: definition skipped: %s", arn, exc)
+        graph = pipeline_graph(pipeline, tags, parsed, domain_ids, definition)
+
+        fetched = skipped = jobs = 0
+        for execution in fetch.list_recent_executions(client, name, self.executions):
+            execution_arn = execution["PipelineExecutionArn"]
+            if execution_arn in stored.terminal_executions:
+                skipped += 1
+                continue
+            graph.update(execution_graph(execution, arn))
+            jobs += self._sync_execution(client, arn, name, execution_arn, definition, parsed, graph)
+            fetched += 1
+        writes = self.writer.write(graph, source="sync")
+        if parsed:
+            self.state.retire_stale_definition(arn, parsed.definition_hash)
+        return {"fetched": fetched, "skipped": skipped, "jobs": jobs, "writes": writes}
+
+    def _sync_execution(self, client: Any, pipeline_arn: str, pipeline_name: str, execution_arn: str,
+                        definition: str, parsed: PipelineDef | None, graph: Graph) -> int:
+        detail = fetch.describe_execution(client, execution_arn)
+        parameters = fetch.execution_parameters(client, execution_arn)
+        graph.update(execution_graph(detail, pipeline_arn, parameters))
+        rows = fetch.execution_steps(client, execution_arn)
+        resolved = None
+        if parsed:
+            resolved = parse_definition(definition, parameters, {
+                "PipelineExecutionId": execution_id(execution_arn), "PipelineExecutionArn": execution_arn,
+                "PipelineName": pipeline_name,
+            })
+        resources = []
+        for row in rows:
+            graph.update(step_run_graph(execution_arn, row))
+            created = created_resources(row.get("Metadata") or {})
+            resources += created
+            step = resolved.step(row["StepName"]) if resolved else None
+            if step and not any(label == "Job" for label, _, _ in created):
+                graph.update(step_run_data_graph(execution_arn, step))
+        return self._describe_resources(client, resources, graph)
+
+    def _describe_resources(self, client: Any, resources: list[tuple[str, str | None, str]], graph: Graph) -> int:
+        done = self.state.terminal("Job", [arn for label, _, arn in resources if label == "Job"])
+        done |= self.state.terminal("Model", [arn for label, _, arn in resources if label == "Model"])
+        described = 0
+        for label, kind, arn in resources:
+            if arn in done:
+                continue
+            try:
+                if label == "Job" and kind:
+                    graph.update(job_graph(kind, fetch.describe_job(client, kind, arn)))
+                    described += 1
+                elif label == "ModelPackage":
+                    graph.update(model_package_graph(fetch.describe_model_package(client, arn)))
+                elif label == "Model":
+                    graph.update(model_graph(fetch.describe_model(client, arn)))
+            except ClientError as exc:
+                # A job we may not describe still appears (from the step run); only its details are missing.
+                log.warning("cannot describe %s %s: %s", kind or label, arn, describe_error(exc))
+        return described
