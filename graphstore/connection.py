@@ -13,7 +13,8 @@ class Neo4jUnavailable(RuntimeError):
 
 def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth,
-                                  user_agent="sagemaker-lineage-collector")
+                                  user_agent="sagemaker-lineage-collector",
+                                  notifications_min_severity="OFF")
     if verify:
         try:
             driver.verify_connectivity()

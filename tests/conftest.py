@@ -53,7 +53,7 @@ def neo4j_server() -> Iterator[tuple[str, tuple[str, str] | None]]:
 @pytest.fixture(scope="session")
 def driver(neo4j_server: tuple[str, tuple[str, str] | None]) -> Iterator[Driver]:
     uri, auth = neo4j_server
-    with GraphDatabase.driver(uri, auth=auth) as drv:
+    with GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as drv:
         drv.verify_connectivity()
         yield drv
 
@@ -63,7 +63,8 @@ def neo4j(driver: Driver) -> Driver:
     """An empty database with the collector's schema."""
     from graphstore.writer import GraphWriter
 
-    driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+    with driver.session() as session:  # IN TRANSACTIONS needs an auto-commit transaction
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
     GraphWriter(driver).ensure_schema()
     return driver
 

@@ -1,0 +1,28 @@
+# Two commands on a fresh machine (Python >= 3.11, Java 17 and Maven on the PATH):
+#   make demo   -- local Neo4j + simulated AWS account + one sync + example queries
+#   make test   -- the test suite against a real Neo4j and a moto server
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install bench clean
+
+$(BIN)/lineage-collector: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,demo]'
+	touch $@
+
+install: $(BIN)/lineage-collector
+
+demo: install
+	$(BIN)/lineage-collector demo
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/sync.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
