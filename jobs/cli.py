@@ -152,12 +152,15 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace, settings: Any) -> int:
-    from jobs.worker import Worker
+    from jobs.worker import ScheduledJob, Worker, sync_trigger
 
     app = _app(settings)
     app.writer.ensure_schema()
     app.regions()  # fail at start, not at the first scheduled run
-    worker = Worker(settings, lambda stop: run_sync(app, stop=stop))
+    jobs = [ScheduledJob("sagemaker-sync", sync_trigger(settings), lambda stop: run_sync(app, stop=stop),
+                         run_at_start=settings.sync_on_start)]
+    background: list[Any] = []
+    worker = Worker(jobs, background)
     worker.install_signal_handlers()
     try:
         worker.run()

@@ -1,14 +1,17 @@
-"""The long-running worker: the scheduled reconciliation sync, never two at once, stopping on a signal."""
+"""The long-running worker: scheduled jobs (never two runs of one at once) and background loops,
+all stopping within seconds on SIGTERM/SIGINT."""
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -16,32 +19,45 @@ from config import Settings
 
 log = logging.getLogger("lineage.worker")
 
+Task = Callable[[threading.Event], None]  # receives the stop event; returns when done or stopping
 
-def make_trigger(settings: Settings) -> CronTrigger | IntervalTrigger:
+
+@dataclass
+class ScheduledJob:
+    id: str
+    trigger: BaseTrigger
+    run: Task
+    run_at_start: bool = True
+
+
+def sync_trigger(settings: Settings) -> BaseTrigger:
     if settings.sync_cron:
         return CronTrigger.from_crontab(settings.sync_cron, timezone=timezone.utc)
     return IntervalTrigger(seconds=settings.sync_interval_seconds, timezone=timezone.utc)
 
 
 class Worker:
-    """Runs `sync` on the schedule; `stop` (or SIGTERM/SIGINT) ends it within seconds."""
-
-    def __init__(self, settings: Settings, sync: Callable[[threading.Event], None]) -> None:
-        self.settings = settings
-        self.sync = sync
+    def __init__(self, jobs: list[ScheduledJob], background: list[tuple[str, Task]] | None = None,
+                 shutdown_grace: float = 15.0) -> None:
+        self.jobs = jobs
+        self.background = background or []
+        self.shutdown_grace = shutdown_grace
         self.stopping = threading.Event()
         self.scheduler = BackgroundScheduler(timezone=timezone.utc)
+        self._threads: list[threading.Thread] = []
 
-    def _run_sync(self) -> None:
-        if self.stopping.is_set():
-            return
-        try:
-            self.sync(self.stopping)
-        except Exception:  # the schedule goes on; the next run retries
-            log.exception("scheduled sync failed")
+    def _guarded(self, job: ScheduledJob) -> Callable[[], None]:
+        def run() -> None:
+            if self.stopping.is_set():
+                return
+            try:
+                job.run(self.stopping)
+            except Exception:  # the schedule goes on; the next run retries
+                log.exception("scheduled job %s failed", job.id)
+        return run
 
     def _skipped(self, event: JobExecutionEvent) -> None:
-        log.warning("sync still running at its next scheduled time; this run is skipped")
+        log.warning("job %s still running at its next scheduled time; this run is skipped", event.job_id)
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -53,16 +69,27 @@ class Worker:
         self.stopping.set()
 
     def run(self) -> None:
-        first = datetime.now(timezone.utc) if self.settings.sync_on_start else None
-        self.scheduler.add_job(self._run_sync, make_trigger(self.settings), id="sagemaker-sync",
-                               max_instances=1, coalesce=True, misfire_grace_time=60, next_run_time=first)
+        now = datetime.now(timezone.utc)
+        for job in self.jobs:
+            self.scheduler.add_job(self._guarded(job), job.trigger, id=job.id, max_instances=1, coalesce=True,
+                                   misfire_grace_time=60, next_run_time=now if job.run_at_start else None)
         self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start()
-        log.info("worker started", extra={"fields": {"schedule": str(make_trigger(self.settings))}})
+        for name, task in self.background:
+            thread = threading.Thread(target=task, args=(self.stopping,), name=f"worker-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("worker started", extra={"fields": {
+            "jobs": {j.id: str(j.trigger) for j in self.jobs}, "background": [n for n, _ in self.background]}})
         self.stopping.wait()
-        # The running sync sees `stopping` between pipelines; wait for it briefly, not forever.
+        # Running jobs see `stopping` between units of work; wait for them briefly, not forever.
         self.scheduler.shutdown(wait=False)
-        for thread in threading.enumerate():
-            if thread.name.startswith("ThreadPoolExecutor") and thread.is_alive():
-                thread.join(timeout=10)
+        deadline = threading.Event()
+        timer = threading.Timer(self.shutdown_grace, deadline.set)
+        timer.start()
+        for thread in self._threads + [t for t in threading.enumerate()
+                                       if t.name.startswith("ThreadPoolExecutor") and t.is_alive()]:
+            while thread.is_alive() and not deadline.is_set():
+                thread.join(timeout=0.2)
+        timer.cancel()
         log.info("worker stopped")
