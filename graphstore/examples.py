@@ -35,7 +35,7 @@ ORDER BY pipeline, execution""",
     Example(
         "What is downstream of a raw dataset (what breaks if it changes)",
         """MATCH (raw:Dataset {uri: $uri})-[:FEEDS|PRODUCES*1..12]->(x)
-WHERE x:Dataset OR x:ModelPackage OR x:Model
+WHERE (x:Dataset AND NOT x.templated) OR x:ModelPackage OR x:Model
 RETURN DISTINCT labels(x)[0] AS kind, coalesce(x.uri, x.group + ' v' + x.version, x.name) AS affected
 ORDER BY kind, affected LIMIT 25""",
         {"uri": "s3://acme-ml-data/churn/raw/"},

@@ -59,7 +59,8 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     with server, start_sim() as sim:
         _say(f"simulated AWS account at {sim.endpoint_url}; seeding pipelines, executions and jobs…")
         seeded = seed_demo_account(sim, region=region)
-        _say(f"seeded: {seeded}")
+        executions = sum(len(v) for v in seeded["executions"].values())
+        _say(f"seeded {len(seeded['pipelines'])} pipelines, {executions} executions, {len(seeded['jobs'])} jobs")
         demo_settings = settings.model_copy(update={
             "neo4j_uri": server.uri, "aws_endpoint_url": sim.endpoint_url, "regions": [region]})
         app = App(demo_settings)
