@@ -1,0 +1,24 @@
+"""Least privilege: the documented policy allows every call the collector makes, and nothing broad."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from config import load_settings
+from jobs.app import App
+from jobs.cli import run_sync
+from jobs.sim.account import seed_demo_account
+from tests.iam import allowed_actions, missing_from_policy
+
+
+def test_policy_has_no_wildcard_actions():
+    assert all("*" not in action for action in allowed_actions())
+
+
+def test_every_call_of_a_full_sync_is_in_the_policy(settings_env, sim, neo4j):
+    seed_demo_account(sim, now=datetime(2024, 6, 3, tzinfo=timezone.utc))
+    app = App(load_settings())
+    try:
+        report = run_sync(app)
+    finally:
+        app.close()
+    assert report.aws_calls and missing_from_policy(report.aws_calls) == set()
