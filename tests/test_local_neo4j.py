@@ -114,3 +114,34 @@ def test_a_failed_start_reports_the_jvm_output(tmp_path: Path) -> None:
         taken.listen()
         with pytest.raises(RuntimeError, match="(?s)local Neo4j exited.*already in use"):
             start_local_neo4j(bolt_port=taken.getsockname()[1], data_dir=tmp_path, browser=False)
+
+
+def test_dev_neo4j_command_prints_the_bolt_uri_and_stops_on_sigterm(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from neo4j import GraphDatabase
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    bolt = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+    proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", "dev", "neo4j", "--bolt-port", str(bolt),
+                             "--http-port", str(free_port()), "--data", str(tmp_path / "data")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        uri = proc.stdout.readline().strip()
+        assert uri == f"bolt://127.0.0.1:{bolt}"
+        with GraphDatabase.driver(uri) as driver:
+            assert driver.execute_query("RETURN 1 AS one").records[0]["one"] == 1
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
