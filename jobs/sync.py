@@ -21,7 +21,7 @@ from collector.graph import Graph
 from collector.sagemaker import fetch
 from collector.sagemaker.definition import DefinitionError, PipelineDef, parse_definition
 from collector.sagemaker.transform import (
-    arn_parts, created_resources, domains_graph, execution_graph, execution_id, job_graph,
+    arn_parts, created_resources, domains_graph, execution_graph, execution_id, job_graph, job_key,
     model_graph, model_package_graph, pipeline_graph, step_run_data_graph, step_run_graph,
 )
 from graphstore.state import GraphState
@@ -200,11 +200,11 @@ class SageMakerSync:
         return self._describe_resources(client, resources, graph)
 
     def _describe_resources(self, client: Any, resources: list[tuple[str, str | None, str]], graph: Graph) -> int:
-        done = self.state.terminal("Job", [arn for label, _, arn in resources if label == "Job"])
+        done = self.state.terminal("Job", [job_key(arn) for label, _, arn in resources if label == "Job"])
         done |= self.state.terminal("Model", [arn for label, _, arn in resources if label == "Model"])
         described = 0
         for label, kind, arn in resources:
-            if arn in done:
+            if (job_key(arn) if label == "Job" else arn) in done:
                 continue
             try:
                 if label == "Job" and kind:

@@ -47,7 +47,7 @@ def test_demo_account_syncs_into_a_lineage_graph(app, sim, neo4j):
     assert c["Pipeline"] == 7 and c["Domain"] == 1
     assert c["PipelineExecution"] == sum(len(v) for v in seeded["executions"].values())
     stored_jobs = {r["arn"] for r in rows(neo4j, "MATCH (j:Job) WHERE j.status IS NOT NULL RETURN j.arn AS arn")}
-    assert set(seeded["jobs"]) <= stored_jobs  # plus the check steps' processing jobs
+    assert {arn.lower() for arn in seeded["jobs"]} <= stored_jobs  # plus the check steps' processing jobs
     assert c["ModelPackage"] >= 3 and c["StepRun"] > 50
     # The domain link comes from the DomainName tag.
     assert rows(neo4j, "MATCH (p:Pipeline)-[:IN_DOMAIN]->(d:Domain) RETURN count(p) AS n")[0]["n"] == 6

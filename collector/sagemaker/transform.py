@@ -39,6 +39,11 @@ def step_run_key(execution_arn: str, step_name: str) -> str:
     return f"{execution_arn}/{step_name}"
 
 
+def job_key(arn: str) -> str:
+    """Job ARNs come back lower-cased from some APIs and not others; the key must not depend on which."""
+    return arn.lower()
+
+
 def pipeline_arn_of_execution(execution_arn: str) -> str:
     return execution_arn.split("/execution/", 1)[0]
 
@@ -198,7 +203,8 @@ def step_run_graph(execution_arn: str, row: Mapping[str, Any]) -> Graph:
     graph.rel("IN", ref, graph.node("PipelineExecution", execution_arn))
     graph.rel("RUN_OF", ref, graph.node("Step", step_key(pipeline_arn, name)))
     for label, extra, arn in resources:
-        target = graph.node(label, arn, extra_labels=(extra,) if extra else ())
+        key = job_key(arn) if label == "Job" else arn
+        target = graph.node(label, key, extra_labels=(extra,) if extra else ())
         graph.rel("RAN_AS" if label == "Job" else "PRODUCES", ref, target)
     return graph
 
@@ -243,7 +249,8 @@ def job_graph(kind: str, job: Mapping[str, Any]) -> Graph:
     start, end = job.get(start_field), job.get(end_field)
     modified = job.get("LastModifiedTime") or end or start
     graph = Graph()
-    ref = graph.node("Job", arn, {
+    ref = graph.node("Job", job_key(arn), {
+        "arn_as_given": arn if arn != job_key(arn) else None,
         "name": next((job[k] for k in _JOB_NAME if k in job), None), "kind": kind,
         "created": job.get("CreationTime"), "start_time": start,
         "billable_seconds": job.get("BillableTimeInSeconds"),
