@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     inventory = sub.add_parser("inventory", help="print region -> domains -> pipelines, read from Neo4j")
     inventory.add_argument("--regions", type=_csv)
 
+    sql = sub.add_parser("sql-lineage", help="print table- and column-level lineage of SQL files as JSON")
+    from jobs.sql_cli import add_arguments as _sql_arguments
+
+    _sql_arguments(sql)
+
     dev = sub.add_parser("dev", help="developer helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True, metavar="HELPER")
     neo = dev_sub.add_parser("neo4j", help="start a throwaway local Neo4j 5 (from Maven Central) and block")
@@ -217,6 +222,12 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
+def cmd_sql_lineage(args: argparse.Namespace, settings: Any) -> int:
+    from jobs.sql_cli import run
+
+    return run(args)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
     from jobs.demo.run import run_demo
 
@@ -226,6 +237,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 COMMANDS = {
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
+    "sql-lineage": cmd_sql_lineage,
 }
 
 if __name__ == "__main__":

@@ -1,0 +1,6 @@
+"""Pure SQL lineage extraction with sqlglot: statements -> table- and column-level lineage."""
+from collector.sql.extract import SqlSource, extract_sources, extract_sql, normalize_schema
+from collector.sql.model import ColumnLineage, FileLineage, StatementLineage
+
+__all__ = ["SqlSource", "extract_sources", "extract_sql", "normalize_schema", "ColumnLineage", "FileLineage",
+           "StatementLineage"]

@@ -1,0 +1,335 @@
+"""SQL text -> table- and column-level lineage, per statement and per file.
+
+A file is one SQL session: statements run in order, `USE` qualifies later names, temporary
+tables live only inside it. Several files (a folder, a dbt project, a repo) are processed in
+dependency order so that the columns a model creates are known when a later model reads it
+with `SELECT *`. A statement that does not parse is reported with its error; the rest go on.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Iterable, Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel
+from sqlglot.tokens import TokenType
+
+from collector.sql.columns import Schema, query_columns
+from collector.sql.model import ColumnLineage, FileLineage, StatementLineage
+from collector.sql.names import Namer, dialect_of, normalize_dotted, normalize_name, normalized
+from collector.sql.statements import Analysis, analyze, _cte_names
+from collector.sql.template import needs_rendering, render
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" is reported per statement
+
+CREATES = {"create_table_as", "create_view", "select_into", "dbt_model", "cache_table_as"}
+
+
+@dataclass
+class SqlSource:
+    path: str
+    text: str
+
+
+@dataclass
+class _Statement:
+    index: int
+    line: int
+    tree: exp.Expression | None
+    analysis: Analysis | None
+    error: str | None = None
+    namer: Namer | None = None  # the session's naming state right after this statement
+
+
+@dataclass
+class Prepared:
+    """A file parsed and analysed at table level; column lineage comes later, in dependency order."""
+    path: str
+    namer: Namer
+    statements: list[_Statement] = field(default_factory=list)
+    error: str | None = None
+
+    def writes(self) -> set[str]:
+        return {t.name for s in self.statements if s.analysis for t in s.analysis.targets if not t.temporary}
+
+    def reads(self) -> set[str]:
+        return {n for s in self.statements if s.analysis for n in s.analysis.sources}
+
+
+@dataclass
+class _Chunk:
+    sql: str
+    line: int
+
+
+def split_statements(text: str, dialect: Dialect) -> list[_Chunk]:
+    """Split on top-level semicolons using the dialect's tokenizer (strings and comments respected)."""
+    try:
+        tokens = dialect.tokenize(text)
+    except Exception:
+        return _split_naive(text)
+    chunks: list[_Chunk] = []
+    start = 0
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            _add_chunk(chunks, text, start, token.start)
+            start = token.end + 1
+    _add_chunk(chunks, text, start, len(text))
+    return chunks
+
+
+def _add_chunk(chunks: list[_Chunk], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    if not _has_code(piece):
+        return
+    offset = len(piece) - len(piece.lstrip())
+    chunks.append(_Chunk(piece.strip(), text.count("\n", 0, start + offset) + 1))
+
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|#[^\n]*", re.S)
+
+
+def _has_code(piece: str) -> bool:
+    return bool(_COMMENTS.sub("", piece).strip())
+
+
+def _split_naive(text: str) -> list[_Chunk]:
+    chunks: list[_Chunk] = []
+    line = 1
+    for piece in text.split(";"):
+        if _has_code(piece):
+            offset = len(piece) - len(piece.lstrip())
+            chunks.append(_Chunk(piece.strip(), line + piece.count("\n", 0, offset)))
+        line += piece.count("\n")
+    return chunks
+
+
+def _parse(sql: str, dialect: Dialect) -> exp.Expression | None:
+    trees = sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE)
+    trees = [t for t in trees if t is not None]
+    return trees[0] if trees else None
+
+
+def _error_text(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {message[:300]}"
+
+
+def prepare(source: SqlSource, dialect: str | None = None, variables: Mapping[str, Any] | None = None) -> Prepared:
+    d = dialect_of(dialect)
+    prepared = Prepared(source.path, Namer(d))
+    text = source.text
+    model = None
+    if needs_rendering(text):
+        rendered = render(text, model_name=PurePosixPath(source.path).stem, variables=dict(variables or {}))
+        text, model, prepared.error = rendered.sql, rendered.model, rendered.error
+    dbt_model_used = False
+    for index, chunk in enumerate(split_statements(text, d)):
+        statement = _Statement(index, chunk.line, None, None)
+        try:
+            tree = _parse(chunk.sql, d)
+            if tree is None:
+                continue
+            tree = normalized(tree, d)
+            statement.tree = tree
+            if isinstance(tree, exp.Command) and str(tree.this).upper() not in ("UNLOAD",):
+                statement.error = f"unsupported statement in dialect {dialect or 'sqlglot'}: {chunk.sql[:80]!r}"
+            use_model = model if (model and not dbt_model_used) else None
+            statement.analysis = analyze(tree, prepared.namer, use_model)
+            statement.namer = prepared.namer.snapshot()
+            if statement.analysis.kind == "dbt_model":
+                dbt_model_used = True
+        except Exception as exc:  # a statement that does not parse must not stop the file
+            statement.error = _error_text(exc)
+        prepared.statements.append(statement)
+    return prepared
+
+
+def normalize_schema(raw: Mapping[str, Any] | None, dialect: str | None) -> Schema:
+    """--schema JSON: {table: [columns]} or {table: {column: type}} (nested {db: {table: ...}} too)."""
+    d = dialect_of(dialect)
+    out: Schema = {}
+
+    def visit(prefix: list[str], value: Any) -> None:
+        if isinstance(value, list):
+            out[normalize_dotted(".".join(prefix), d)] = {normalize_name(str(c), d): "" for c in value}
+        elif isinstance(value, Mapping):
+            if value and all(isinstance(v, str) for v in value.values()):
+                out[normalize_dotted(".".join(prefix), d)] = {normalize_name(str(c), d): str(t)
+                                                             for c, t in value.items()}
+            else:
+                for name, inner in value.items():
+                    visit(prefix + [str(name)], inner)
+
+    for name, value in (raw or {}).items():
+        visit([str(name)], value)
+    return out
+
+
+def finish(prepared: Prepared, schema: Schema, column_lineage: bool = True,
+           budget_seconds: float = 2.0) -> FileLineage:
+    """Column lineage (using and extending `schema`) and the file-level view."""
+    namer = prepared.namer
+    result = FileLineage(prepared.path, namer.dialect.__class__.__name__.lower(), error=prepared.error)
+    for statement in prepared.statements:
+        lineage = StatementLineage(statement.index, "none", line=statement.line, error=statement.error)
+        analysis = statement.analysis
+        if analysis is not None:
+            lineage.sql_kind = analysis.kind
+            lineage.sources = list(analysis.sources)
+            lineage.targets = [t.name for t in analysis.targets]
+            lineage.temporary = [t.name for t in analysis.targets if t.temporary]
+            lineage.locations = {t.name: t.location for t in analysis.targets if t.location}
+            _update_schema(analysis, schema)
+            if column_lineage and analysis.query is not None and analysis.targets \
+                    and not analysis.targets[0].is_location and statement.tree is not None:
+                _columns(lineage, analysis, statement.tree, statement.namer or namer, schema, budget_seconds)
+        result.statements.append(lineage)
+    _file_view(result)
+    return result
+
+
+def _update_schema(analysis: Analysis, schema: Schema) -> None:
+    for target in analysis.targets:
+        if target.defined_columns:
+            schema[target.name] = {c: "" for c in target.defined_columns}
+        elif analysis.like and schema.get(analysis.like):
+            schema[target.name] = dict(schema[analysis.like])
+
+
+def _columns(lineage: StatementLineage, analysis: Analysis, tree: exp.Expression, namer: Namer,
+             schema: Schema, budget_seconds: float) -> None:
+    target = analysis.targets[0]
+    assert analysis.query is not None
+    found = query_columns(analysis.query, namer, schema, _cte_names(tree, namer), budget_seconds)
+    if found.error and not found.outputs:
+        lineage.error = lineage.error or found.error
+        return
+    if found.error:
+        lineage.error = lineage.error or found.error
+    outputs = found.outputs
+    names = [name for name, _ in outputs]
+    known = list(schema.get(target.name, {}))
+    if target.columns:
+        names = target.columns[: len(outputs)]
+    elif analysis.kind in ("insert", "insert_overwrite") and not analysis.by_name and known \
+            and not any(n.endswith("*") for n in names) and len(known) == len(outputs):
+        names = known  # INSERT without a column list fills the table's columns by position
+    for name, (output, sources) in zip(names, outputs):
+        column = f"{target.name}.{name}" if not name.startswith(("*", ".")) else f"{target.name}.*"
+        if output.endswith("*"):
+            column = f"{target.name}.*"
+        lineage.columns.append(ColumnLineage(column, [s for s in sources if s != column]))
+    lineage.unresolved = list(found.unresolved)
+    if analysis.kind in CREATES and not any(n.endswith("*") for n in names):
+        schema[target.name] = {n: "" for n in names}
+
+
+def _file_view(result: FileLineage) -> None:
+    """File-level sources/targets/intermediates, and column lineage with session-temporary tables
+    collapsed (what a temporary table's column held is substituted where it is read)."""
+    written: dict[str, None] = {}
+    sources: dict[str, None] = {}
+    intermediates: dict[str, None] = {}
+    temporary: set[str] = set()
+    for statement in result.statements:
+        for name in statement.sources:
+            if name in written:
+                intermediates[name] = None
+            else:
+                sources[name] = None
+        for name in statement.targets:
+            written[name] = None
+        temporary.update(statement.temporary)
+        result.locations.update(statement.locations)
+    result.sources = list(sources)
+    result.intermediates = list(intermediates)
+    result.targets = [t for t in written if t not in intermediates]
+    columns: dict[str, dict[str, None]] = {}
+    for edge_target, edge_sources in collapsed_column_edges(result, temporary):
+        columns.setdefault(edge_target, {}).update(dict.fromkeys(edge_sources))
+    result.columns = [ColumnLineage(t, sorted(s)) for t, s in columns.items()]
+
+
+def _table_of(column: str, tables: Iterable[str]) -> str | None:
+    for table in tables:
+        if column.startswith(table + "."):
+            return table
+    return None
+
+
+def collapsed_column_edges(result: FileLineage, temporary: set[str]) -> list[tuple[str, list[str]]]:
+    """(target column, source columns) per statement in order, with temporary tables' columns
+    replaced by what they were computed from at that point of the file."""
+    defined: dict[str, set[str]] = {}  # temp column -> its (already collapsed) sources
+    edges: list[tuple[str, list[str]]] = []
+    temps = sorted(temporary, key=len, reverse=True)
+    for statement in result.statements:
+        for column in statement.columns:
+            expanded: set[str] = set()
+            for source in column.sources:
+                table = _table_of(source, temps)
+                if table is None:
+                    expanded.add(source)
+                elif source.endswith(".*"):
+                    expanded |= {s for c, srcs in defined.items() if c.startswith(table + ".") for s in srcs}
+                else:
+                    expanded |= defined.get(source, set()) or defined.get(f"{table}.*", set())
+            target_table = _table_of(column.target, temps)
+            if target_table is not None:
+                defined[column.target] = expanded
+            else:
+                edges.append((column.target, sorted(expanded)))
+    return edges
+
+
+def extract_sources(sources: Iterable[SqlSource], dialect: str | None = None, schema: Schema | None = None,
+                    column_lineage: bool = True, budget_seconds: float = 2.0,
+                    variables: Mapping[str, Any] | None = None) -> list[FileLineage]:
+    """Several files, column lineage in dependency order; results in the input order."""
+    schema = schema if schema is not None else {}
+    prepared = [prepare(s, dialect, variables) for s in sources]
+    results: dict[int, FileLineage] = {}
+    for position in dependency_order(prepared):
+        results[position] = finish(prepared[position], schema, column_lineage, budget_seconds)
+    return [results[i] for i in range(len(prepared))]
+
+
+def extract_sql(text: str, dialect: str | None = None, schema: Schema | None = None, path: str = "<sql>",
+                column_lineage: bool = True, budget_seconds: float = 2.0) -> FileLineage:
+    return extract_sources([SqlSource(path, text)], dialect, schema, column_lineage, budget_seconds)[0]
+
+
+def dependency_order(prepared: list[Prepared]) -> list[int]:
+    """Writers before readers (a stable topological order; cycles keep input order)."""
+    writers: dict[str, list[int]] = {}
+    for i, p in enumerate(prepared):
+        for table in p.writes():
+            writers.setdefault(table, []).append(i)
+    order: list[int] = []
+    state: dict[int, int] = {}  # 1 visiting, 2 done
+
+    def visit(i: int) -> None:
+        stack = [(i, iter(sorted({w for t in prepared[i].reads() for w in writers.get(t, ()) if w != i})))]
+        state[i] = 1
+        while stack:
+            node, deps = stack[-1]
+            nxt = next(deps, None)
+            if nxt is None:
+                stack.pop()
+                state[node] = 2
+                order.append(node)
+            elif state.get(nxt) is None:
+                state[nxt] = 1
+                stack.append((nxt, iter(sorted({w for t in prepared[nxt].reads()
+                                                 for w in writers.get(t, ()) if w != nxt}))))
+
+    for i in range(len(prepared)):
+        if i not in state:
+            visit(i)
+    return order

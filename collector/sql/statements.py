@@ -1,0 +1,322 @@
+"""One parsed statement -> what it writes, what it reads, and the query whose columns feed the target."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+
+from collector.sql.names import Namer, location_of
+
+NO_LINEAGE: dict[type, str] = {
+    getattr(exp, name): name.lower()
+    for name in ("Set", "Use", "Grant", "Revoke", "Drop", "Describe", "Show", "Transaction", "Commit",
+                 "Rollback", "Analyze", "Pragma", "Kill", "Comment", "Declare")
+    if isinstance(getattr(exp, name, None), type)
+}
+
+_UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']+)'", re.I | re.S)
+
+
+@dataclass
+class Target:
+    name: str  # a table name, or a storage location for COPY/UNLOAD/INSERT DIRECTORY
+    is_location: bool = False
+    temporary: bool = False
+    columns: list[str] | None = None  # explicit column list (INSERT INTO t (a, b) ...)
+    defined_columns: list[str] | None = None  # CREATE TABLE t (a INT, ...): the table's schema
+    location: str | None = None  # LOCATION / external_location given in the DDL
+
+
+@dataclass
+class Analysis:
+    kind: str
+    targets: list[Target] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    # The query whose projections feed the first target's columns, in target column order.
+    query: exp.Expression | None = None
+    by_name: bool = False
+    like: str | None = None  # CREATE TABLE t LIKE s: t gets s's columns
+
+
+def _temporary(node: exp.Expression) -> bool:
+    props = node.args.get("properties")
+    if props and any(isinstance(p, (exp.TemporaryProperty, exp.VolatileProperty)) for p in props.expressions):
+        return True
+    return False
+
+
+def _cte_names(statement: exp.Expression, namer: Namer) -> set[str]:
+    return {namer.dialect.normalize_identifier(cte.args["alias"].this.copy()).name
+            for cte in statement.find_all(exp.CTE) if cte.args.get("alias") and cte.args["alias"].this}
+
+
+def read_tables(node: exp.Expression | None, namer: Namer, ctes: set[str],
+                skip: set[int] | None = None) -> list[str]:
+    """Real tables (and locations) read anywhere under `node`, in order of appearance."""
+    if node is None:
+        return []
+    found: dict[str, None] = {}
+    for table in node.find_all(exp.Table, bfs=False):
+        if skip and id(table) in skip:
+            continue
+        location = location_of(table)
+        if location:
+            found[location] = None
+            continue
+        if not table.args.get("db") and isinstance(table.this, exp.Identifier):
+            if namer.dialect.normalize_identifier(table.this.copy()).name in ctes:
+                continue
+        name = namer.name(table)
+        if name:
+            found[name] = None
+    return list(found)
+
+
+def _table_target(node: exp.Expression | None, namer: Namer, temporary: bool = False) -> Target | None:
+    columns = None
+    defined = None
+    if isinstance(node, exp.Schema):
+        idents = [c for c in node.expressions if isinstance(c, (exp.Identifier, exp.Column))]
+        defs = [c for c in node.expressions if isinstance(c, exp.ColumnDef)]
+        if idents:
+            columns = [namer.dialect.normalize_identifier(exp.to_identifier(c.name)).name for c in idents]
+        if defs:
+            defined = [namer.dialect.normalize_identifier(c.this.copy()).name for c in defs
+                       if isinstance(c.this, exp.Identifier)]
+        node = node.this
+    location = location_of(node)
+    if location:
+        return Target(location, is_location=True)
+    if not isinstance(node, exp.Table):
+        return None
+    is_temp = temporary or node.name.startswith("#") or bool(node.this.args.get("temporary"))
+    if is_temp and not node.args.get("db") and isinstance(node.this, exp.Identifier):
+        name: str | None = namer.dialect.normalize_identifier(node.this.copy()).name  # session-scoped
+    else:
+        name = namer.name(node)
+    if name is None:
+        return None
+    return Target(name, temporary=is_temp, columns=columns, defined_columns=defined)
+
+
+def _target_node(node: exp.Expression | None) -> exp.Expression | None:
+    return node.this if isinstance(node, exp.Schema) else node
+
+
+def _ddl_location(create: exp.Create) -> str | None:
+    props = create.args.get("properties")
+    for prop in props.expressions if props else []:
+        if isinstance(prop, exp.LocationProperty):
+            return location_of(prop.this)
+        if isinstance(prop, exp.Property) and prop.name.lower() in ("external_location", "location", "path"):
+            return location_of(prop.args.get("value"))
+    return None
+
+
+def analyze(statement: exp.Expression, namer: Namer, dbt_model: str | None = None) -> Analysis:
+    """Classify one statement and find its targets, sources and lineage query. USE updates `namer`."""
+    ctes = _cte_names(statement, namer)
+    for kind_type, kind in NO_LINEAGE.items():
+        if isinstance(statement, kind_type):
+            if isinstance(statement, exp.Use):
+                namer.use(statement)
+            if isinstance(statement, exp.Drop) and isinstance(statement.this, exp.Table):
+                name = namer.name(statement.this)
+                namer.temporary.discard(name or "")
+            return Analysis(kind)
+
+    if isinstance(statement, exp.Create):
+        return _create(statement, namer, ctes)
+    if isinstance(statement, exp.Cache):  # Spark CACHE TABLE t AS SELECT: a session table
+        target = _table_target(statement.this, namer, temporary=True)
+        query = statement.args.get("expression")
+        return _with_target("cache_table_as", target, statement.this, query, namer, ctes, statement)
+    if isinstance(statement, exp.Insert):
+        target = _table_target(statement.this, namer)
+        kind = "insert_overwrite" if statement.args.get("overwrite") else "insert"
+        query = statement.args.get("expression")
+        result = _with_target(kind, target, statement.this, query, namer, ctes, statement)
+        result.by_name = bool(statement.args.get("by_name"))
+        return result
+    if isinstance(statement, exp.Merge):
+        return _merge(statement, namer, ctes)
+    if isinstance(statement, exp.Update):
+        return _update(statement, namer, ctes)
+    if isinstance(statement, exp.Delete):
+        target = _table_target(statement.this, namer)
+        skip = {id(_target_node(statement.this))}
+        sources = read_tables(statement, namer, ctes, skip)
+        return Analysis("delete", [target] if target else [], [s for s in sources if not target or s != target.name])
+    if isinstance(statement, exp.Copy):
+        return _copy(statement, namer, ctes)
+    if isinstance(statement, (exp.Select, exp.SetOperation)):
+        into = statement.args.get("into") if isinstance(statement, exp.Select) else None
+        if into is not None:
+            target = _table_target(into.this, namer, temporary=bool(into.args.get("temporary")))
+            query = statement.copy()
+            query.set("into", None)
+            return _with_target("select_into", target, into.this, query, namer, ctes, statement)
+        if dbt_model:
+            target = _table_target(exp.to_table(dbt_model, dialect=namer.dialect), namer)
+            return _with_target("dbt_model", target, None, statement, namer, ctes, statement)
+        return Analysis("select")
+    if isinstance(statement, exp.Command):
+        return _command(statement, namer)
+    return Analysis(type(statement).__name__.lower())
+
+
+def _with_target(kind: str, target: Target | None, target_node: exp.Expression | None,
+                 query: exp.Expression | None, namer: Namer, ctes: set[str], statement: exp.Expression) -> Analysis:
+    skip = {id(_target_node(target_node))} if target_node is not None else set()
+    if target and target.temporary and not target.is_location:
+        namer.temporary.add(target.name)
+    # The target node itself is skipped; a target read back inside its own statement stays a source.
+    sources = read_tables(statement, namer, ctes, skip)
+    if isinstance(query, exp.Expression) and not isinstance(query, (exp.Query, exp.Subquery)):
+        query = None  # VALUES and friends carry no column lineage
+    if isinstance(query, exp.Subquery):
+        query = query.this
+    if query is not None and statement.args.get("with_") is not None and query.args.get("with_") is None:
+        query = query.copy()
+        query.set("with_", statement.args["with_"].copy())
+    return Analysis(kind, [target] if target else [], sources, query)
+
+
+def _create(statement: exp.Create, namer: Namer, ctes: set[str]) -> Analysis:
+    kind_word = str(statement.args.get("kind") or "TABLE").upper()
+    temporary = _temporary(statement)
+    target = _table_target(statement.this, namer, temporary)
+    if target is None or kind_word not in ("TABLE", "VIEW", "MATERIALIZED VIEW", "DYNAMIC TABLE"):
+        return Analysis(f"create_{kind_word.lower().replace(' ', '_')}")
+    target.location = _ddl_location(statement)
+    view = "VIEW" in kind_word
+    query = statement.args.get("expression")
+    if isinstance(query, exp.Expression) and isinstance(query, (exp.Query, exp.Subquery)):
+        return _with_target("create_view" if view else "create_table_as", target, statement.this, query, namer,
+                            ctes, statement)
+    like = statement.find(exp.LikeProperty)
+    clone = statement.args.get("clone")
+    source_node = like.this if like is not None else (clone.this if clone is not None else None)
+    if isinstance(source_node, exp.Table):
+        source = namer.name(source_node)
+        if temporary:
+            namer.temporary.add(target.name)
+        return Analysis("create_table_clone" if clone is not None else "create_table_like",
+                        [target], [source] if source else [], like=source)
+    if temporary:
+        namer.temporary.add(target.name)
+    return Analysis("create_view" if view else "create_table", [target])
+
+
+def _merge(statement: exp.Merge, namer: Namer, ctes: set[str]) -> Analysis:
+    target = _table_target(statement.this, namer)
+    skip = {id(_target_node(statement.this))}
+    sources = [s for s in read_tables(statement, namer, ctes, skip) if not target or s != target.name]
+    analysis = Analysis("merge", [target] if target else [], sources)
+    analysis.query = _merge_query(statement)
+    return analysis
+
+
+def _merge_query(statement: exp.Merge) -> exp.Expression | None:
+    """MERGE as a SELECT of the values it assigns, FROM its USING source joined to the target."""
+    using = statement.args.get("using")
+    if using is None:
+        return None
+    assignments: dict[str, exp.Expression] = {}
+    whens = statement.args.get("whens")
+    for when in (whens.expressions if whens else []):
+        action = when.args.get("then")
+        if isinstance(action, exp.Update):
+            for eq in action.expressions:
+                if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+                    assignments.setdefault(eq.this.name, eq.expression)
+        elif isinstance(action, exp.Insert):
+            cols = action.this.expressions if isinstance(action.this, (exp.Schema, exp.Tuple)) else []
+            values = action.expression
+            vals = values.expressions if isinstance(values, exp.Tuple) else []
+            if not vals and isinstance(values, exp.Values) and values.expressions:
+                vals = values.expressions[0].expressions
+            for col, val in zip(cols, vals):
+                assignments.setdefault(col.name, val)
+    if not assignments:
+        return None
+    select = exp.select(*[exp.alias_(v.copy(), k, quoted=True) for k, v in assignments.items()])
+    select = select.from_(using.copy()).join(statement.this.copy(), join_type="cross")
+    with_ = statement.args.get("with_")
+    if with_ is not None:
+        select.set("with_", with_.copy())
+    return select
+
+
+def _update(statement: exp.Update, namer: Namer, ctes: set[str]) -> Analysis:
+    target = _table_target(statement.this, namer)
+    skip = {id(_target_node(statement.this))}
+    sources = [s for s in read_tables(statement, namer, ctes, skip) if not target or s != target.name]
+    analysis = Analysis("update", [target] if target else [], sources)
+    assignments = [(eq.this.name, eq.expression) for eq in statement.expressions
+                   if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)]
+    if assignments:
+        select = exp.select(*[exp.alias_(v.copy(), k, quoted=True) for k, v in assignments])
+        select = select.from_(statement.this.copy())
+        from_ = statement.args.get("from_")
+        if from_ is not None:
+            select = select.join(from_.this.copy(), join_type="cross")
+        for join in statement.args.get("joins") or []:
+            select = select.join(join.copy())
+        with_ = statement.args.get("with_")
+        if with_ is not None:
+            select.set("with_", with_.copy())
+        analysis.query = select
+        analysis.targets[0].columns = [k for k, _ in assignments] if analysis.targets else None
+    return analysis
+
+
+def _copy(statement: exp.Copy, namer: Namer, ctes: set[str]) -> Analysis:
+    files = statement.args.get("files") or []
+    this = statement.this
+    this_location = location_of(this)
+    if statement.args.get("kind") and this_location is None:  # COPY INTO t FROM 'location'
+        target = _table_target(this, namer)
+        sources = [loc for f in files if (loc := location_of(f))]
+        sources += read_tables(exp.Tuple(expressions=[f.copy() for f in files if not location_of(f)]), namer, ctes)
+        return Analysis("copy", [target] if target else [], sources)
+    # COPY t TO 'location', COPY (SELECT ...) TO ..., Snowflake COPY INTO 'location' FROM (SELECT ...)
+    if this_location:
+        target_locations, readers = [this_location], files
+    else:
+        target_locations, readers = [loc for f in files if (loc := location_of(f))], [this]
+    sources: list[str] = []
+    query = None
+    for node in readers:
+        if isinstance(node, exp.Table) and not location_of(node):
+            name = namer.name(node)
+            sources += [name] if name else []
+        elif node is not None:
+            sources += read_tables(node, namer, ctes)
+            query = node.this if isinstance(node, exp.Subquery) else query
+    return Analysis("unload" if target_locations else "copy",
+                    [Target(loc, is_location=True) for loc in target_locations], sources, query)
+
+
+def _command(statement: exp.Command, namer: Namer) -> Analysis:
+    word = str(statement.this).upper()
+    text = statement.expression.name if isinstance(statement.expression, exp.Literal) else ""
+    if word == "UNLOAD":
+        match = _UNLOAD.match(text)
+        if match:
+            inner = match.group(1).replace("''", "'")
+            try:
+                query = sqlglot.parse_one(inner, read=namer.dialect)
+            except Exception:
+                query = None
+            ctes = _cte_names(query, namer) if query is not None else set()
+            return Analysis("unload", [Target(match.group(2), is_location=True)],
+                            read_tables(query, namer, ctes), query)
+    return Analysis("command")
+
+
+def dialect_name(dialect: Dialect) -> str:
+    return type(dialect).__name__.lower()
