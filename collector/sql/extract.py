@@ -65,6 +65,7 @@ class Prepared:
 class _Chunk:
     sql: str
     line: int
+    tokens: list[Any] | None = None  # the statement's tokens, so the file is tokenized only once
 
 
 def split_statements(text: str, dialect: Dialect) -> list[_Chunk]:
@@ -74,21 +75,15 @@ def split_statements(text: str, dialect: Dialect) -> list[_Chunk]:
     except Exception:
         return _split_naive(text)
     chunks: list[_Chunk] = []
-    start = 0
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            _add_chunk(chunks, text, start, token.start)
-            start = token.end + 1
-    _add_chunk(chunks, text, start, len(text))
+    current: list[Any] = []
+    for token in tokens + [None]:
+        if token is None or token.token_type == TokenType.SEMICOLON:
+            if current:
+                chunks.append(_Chunk(text[current[0].start: current[-1].end + 1], current[0].line, current))
+            current = []
+        else:
+            current.append(token)
     return chunks
-
-
-def _add_chunk(chunks: list[_Chunk], text: str, start: int, end: int) -> None:
-    piece = text[start:end]
-    if not _has_code(piece):
-        return
-    offset = len(piece) - len(piece.lstrip())
-    chunks.append(_Chunk(piece.strip(), text.count("\n", 0, start + offset) + 1))
 
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|#[^\n]*", re.S)
@@ -109,8 +104,11 @@ def _split_naive(text: str) -> list[_Chunk]:
     return chunks
 
 
-def _parse(sql: str, dialect: Dialect) -> exp.Expression | None:
-    trees = sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE)
+def _parse(chunk: _Chunk, text: str, dialect: Dialect) -> exp.Expression | None:
+    if chunk.tokens is not None:
+        trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk.tokens, text)
+    else:
+        trees = sqlglot.parse(chunk.sql, read=dialect, error_level=ErrorLevel.RAISE)
     trees = [t for t in trees if t is not None]
     return trees[0] if trees else None
 
@@ -132,7 +130,7 @@ def prepare(source: SqlSource, dialect: str | None = None, variables: Mapping[st
     for index, chunk in enumerate(split_statements(text, d)):
         statement = _Statement(index, chunk.line, None, None)
         try:
-            tree = _parse(chunk.sql, d)
+            tree = _parse(chunk, text, d)
             if tree is None:
                 continue
             tree = normalized(tree, d)
