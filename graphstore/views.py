@@ -46,12 +46,18 @@ MATCH (e:PipelineExecution)-[:OF]->(:Pipeline {arn: $arn})
 WITH e ORDER BY e.start_time DESC LIMIT 1
 OPTIONAL MATCH (r:StepRun)-[:IN]->(e)
 OPTIONAL MATCH (r)-[:RAN_AS]->(j:Job)
-CALL (r, j) {
-  OPTIONAL MATCH (d:Dataset)-[f:FEEDS]->(x) WHERE x = j OR (j IS NULL AND x = r)
+// Concrete data lives on what the run created (job, model, model package), else on the run itself.
+CALL (r) {
+  OPTIONAL MATCH (r)-[:RAN_AS|PRODUCES]->(h) WHERE h:Job OR h:Model OR h:ModelPackage
+  WITH r, collect(h)[0] AS created
+  RETURN coalesce(created, r) AS holder
+}
+CALL (holder) {
+  OPTIONAL MATCH (d:Dataset)-[f:FEEDS]->(holder)
   RETURN collect(CASE WHEN d IS NULL THEN null ELSE {name: f.name, uri: f.uri} END) AS inputs
 }
-CALL (r, j) {
-  OPTIONAL MATCH (x)-[w:PRODUCES]->(d:Dataset) WHERE x = j OR (j IS NULL AND x = r)
+CALL (holder) {
+  OPTIONAL MATCH (holder)-[w:PRODUCES]->(d:Dataset)
   RETURN collect(CASE WHEN d IS NULL THEN null ELSE {name: w.name, uri: w.uri} END) AS outputs
 }
 RETURN e {.*} AS execution,
@@ -65,7 +71,11 @@ UNWIND $names AS name MATCH (b:Bucket {name: name}) RETURN b {.*} AS bucket
 
 
 def _iso(value: Any) -> Any:
-    return value.iso_format() if hasattr(value, "iso_format") else value
+    return value.to_native().isoformat() if hasattr(value, "to_native") else value
+
+
+def _data(refs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return sorted(({"name": r["name"], "uri": r["uri"]} for r in refs), key=lambda d: (d["name"], d["uri"]))
 
 
 def _loads(text: Any) -> Any:
@@ -100,11 +110,10 @@ class Views:
         runs = {r["run"]["name"]: r for r in (latest[0]["runs"] if latest else [])}
 
         nodes = []
-        datasets: dict[str, None] = {}
+        datasets: dict[str, None] = {}  # ordered set
         for row in steps:
             step = row["step"]
-            inputs = [{"name": i["name"], "uri": i["uri"]} for i in row["inputs"]]
-            outputs = [{"name": o["name"], "uri": o["uri"]} for o in row["outputs"]]
+            inputs, outputs = _data(row["inputs"]), _data(row["outputs"])
             for ref in row["inputs"] + row["outputs"]:
                 datasets[ref["dataset"]] = None
             node: dict[str, Any] = {"id": step["name"], "type": step["type"], "inputs": inputs, "outputs": outputs}
@@ -177,8 +186,7 @@ def _run_json(entry: dict[str, Any]) -> dict[str, Any]:
         "status": run.get("status"), "startTime": _iso(run.get("start_time")), "endTime": _iso(run.get("end_time")),
         "elapsedSec": run.get("elapsed_sec"), "jobArn": run.get("job_arn"), "metrics": metrics,
         "cacheHit": run.get("cache_hit"), "failureReason": run.get("failure_reason"),
-        "inputs": sorted(entry["inputs"], key=lambda d: (d["name"], d["uri"])),
-        "outputs": sorted(entry["outputs"], key=lambda d: (d["name"], d["uri"])),
+        "inputs": _data(entry["inputs"]), "outputs": _data(entry["outputs"]),
     }
     if run.get("condition_outcome"):
         out["conditionOutcome"] = run["condition_outcome"]
@@ -205,7 +213,9 @@ def _graph_pipeline(steps: list[dict[str, Any]], edges: list[dict[str, Any]], vi
         nodes[f"process:{name}"] = {"id": f"process:{name}", "kind": "process", "label": name}
     if view in ("pipeline", "both"):
         for e in edges:
-            links.append({"source": f"process:{e['source']}", "target": f"process:{e['target']}", "kind": "dependsOn"})
+            link = {"source": f"process:{e['source']}", "target": f"process:{e['target']}", "kind": "dependsOn"}
+            if link not in links:
+                links.append(link)
     if view in ("data", "both"):
         for row in steps:
             process = f"process:{row['step']['name']}"

@@ -177,6 +177,22 @@ class SageMakerSync:
             self.state.retire_stale_definition(arn, parsed.definition_hash)
         return {"fetched": fetched, "skipped": skipped, "jobs": jobs, "writes": writes}
 
+    def sync_execution(self, client: Any, pipeline_arn: str, execution_arn: str,
+                       pipeline_name: str | None = None) -> tuple[Graph, int]:
+        """One execution fetched as a sync fetches it (jobs stored complete are not described again),
+        with the definition the graph holds; returned as graph data, not written. (graph, jobs described)"""
+        stored = self.state.pipeline(pipeline_arn)
+        parsed: PipelineDef | None = None
+        if stored.definition:
+            try:
+                parsed = parse_definition(stored.definition)
+            except DefinitionError as exc:
+                log.error("pipeline %s: definition skipped: %s", pipeline_arn, exc)
+        graph = Graph()
+        jobs = self._sync_execution(client, pipeline_arn, pipeline_name or pipeline_arn.rsplit("/", 1)[-1],
+                                    execution_arn, stored.definition or "", parsed, graph)
+        return graph, jobs
+
     def _sync_execution(self, client: Any, pipeline_arn: str, pipeline_name: str, execution_arn: str,
                         definition: str, parsed: PipelineDef | None, graph: Graph) -> int:
         detail = fetch.describe_execution(client, execution_arn)
@@ -195,7 +211,7 @@ class SageMakerSync:
             created = created_resources(row.get("Metadata") or {})
             resources += created
             step = resolved.step(row["StepName"]) if resolved else None
-            if step and not any(label == "Job" for label, _, _ in created):
+            if step and not created:  # what a job or model used is described concretely instead
                 graph.update(step_run_data_graph(execution_arn, step))
         return self._describe_resources(client, resources, graph)
 

@@ -20,9 +20,10 @@ IGNORED_FIELDS = frozenset({
     "DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses", "ModelArtifacts",
     "CacheConfig", "RetryPolicies", "PropertyFiles",
 })
-_NAME_FIELDS = ("InputName", "OutputName", "ChannelName")
+_NAME_FIELDS = ("InputName", "OutputName", "ChannelName", "ChannelType")
 _OUTPUT_FIELD = re.compile(r"output|destination|target", re.IGNORECASE)
-_FIELD_NAMES = {"ModelDataUrl": "model", "S3ModelArtifacts": "model"}
+_FIELD_NAMES = {"ModelDataUrl": "model", "S3ModelArtifacts": "model", "OutputDataConfig": "output",
+                "TransformInput": "input", "TransformOutput": "output"}
 _GENERIC = frozenset({"S3Uri", "S3Input", "S3Output", "S3DataSource", "DataSource", "S3OutputPath",
                       "S3Location", "Uri", "Url", "Values", "Arguments", "Args"})
 
@@ -73,8 +74,8 @@ def _walk(value: Any, resolver: Resolver, path: tuple[str, ...], name: str | Non
 
 def _ref(uri: str, path: tuple[str, ...], name: str | None) -> DataRef:
     direction = "output" if any(_OUTPUT_FIELD.search(p) for p in path) else "input"
-    if name is None and path and path[-1] in _FIELD_NAMES:
-        name = _FIELD_NAMES[path[-1]]
+    if name is None:
+        name = next((_FIELD_NAMES[p] for p in reversed(path) if p in _FIELD_NAMES), None)
     if name is None:
         meaningful = [p.lstrip("-") for p in path if p not in _GENERIC]
         name = ".".join(meaningful[-2:]) if meaningful else "data"

@@ -188,7 +188,7 @@ def step_run_graph(execution_arn: str, row: Mapping[str, Any]) -> Graph:
     ref = graph.node("StepRun", step_run_key(execution_arn, name), {
         "name": name, "execution_arn": execution_arn, "pipeline_arn": pipeline_arn,
         "display_name": row.get("StepDisplayName"), "start_time": start,
-        "cache_hit": bool(cache.get("SourcePipelineExecutionArn")) if "CacheHitResult" in row else None,
+        "cache_hit": bool(cache.get("SourcePipelineExecutionArn")),
         "cache_source_execution": cache.get("SourcePipelineExecutionArn"),
         "attempt_count": row.get("AttemptCount"),
         "job_arn": next((arn for label, _, arn in resources if label == "Job"), None),
