@@ -32,7 +32,7 @@ class GraphState:
     def pipeline(self, arn: str) -> PipelineState:
         rows = self._read(
             "OPTIONAL MATCH (p:Pipeline {arn: $arn}) "
-            "OPTIONAL MATCH (e:PipelineExecution {pipeline_arn: $arn}) WHERE e.status IN $terminal "
+            "OPTIONAL MATCH (e:PipelineExecution)-[:OF]->(p) WHERE e.status IN $terminal "
             "RETURN p.last_modified AS last_modified, p.definition AS definition, collect(e.arn) AS done",
             arn=arn, terminal=TERMINAL_EXECUTION)
         row = rows[0] if rows else {}
