@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from collector.git.config import GitRepoConfig
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable."""
@@ -82,6 +84,17 @@ class Settings(BaseSettings):
         if self.neo4j_username and self.neo4j_password is not None:
             return (self.neo4j_username, self.neo4j_password.get_secret_value())
         return None
+
+    # Git repositories of SQL (docs/sql-lineage.md). LINEAGE_GIT_REPOS is a JSON list of
+    # {url, branch, paths, dialect, name, credentials_env | secret_arn, username}.
+    git_repos: list[GitRepoConfig] = Field(default_factory=list)
+    git_cache_dir: str = "~/.cache/lineage-collector/git"
+    git_sync_interval_seconds: int = Field(900, ge=10)
+    git_timeout_seconds: int = Field(300, ge=5)
+    sql_column_budget_seconds: float = Field(2.0, gt=0, le=600)  # column lineage per statement
+    sql_table_locations: dict[str, str] = Field(default_factory=dict)  # table -> s3://... (Table STORED_AT)
+    glue_lookup: bool = False  # Table STORED_AT from glue:GetTable's StorageDescriptor.Location
+    glue_catalog_id: str | None = None
 
 
 def _env_name(loc: tuple[object, ...]) -> str:

@@ -37,6 +37,14 @@ INDEXES: list[tuple[str, str]] = [
     ("Dataset", "bucket"),
     ("Domain", "name"),
     ("ModelPackage", "approval_status"),
+    ("SqlFile", "repo"),
+    ("Column", "table"),
+]
+
+# Relationship property lookups: (type, property). SQL lineage edges are retired by the file that defines them.
+REL_INDEXES: list[tuple[str, str]] = [
+    ("FEEDS", "file"),
+    ("STORED_AT", "file"),
 ]
 
 RELATIONSHIPS: dict[str, str] = {
@@ -55,6 +63,8 @@ RELATIONSHIPS: dict[str, str] = {
     "STORED_AT": "Table -> Dataset",
     "DEFINES": "SqlFile -> Table",
     "READS": "SqlFile -> Table",
+    "CHANGED": "Commit -> SqlFile {change: A | M | D | R}",
+    "RUNS": "Step -> SqlFile {via: code | argument | tag}",
 }
 
 
@@ -74,5 +84,9 @@ def schema_statements() -> list[str]:
     statements += [
         f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
         for label, prop in INDEXES
+    ]
+    statements += [
+        f"CREATE INDEX rel_{rel_type.lower()}_{prop} IF NOT EXISTS FOR ()-[r:{rel_type}]-() ON (r.{prop})"
+        for rel_type, prop in REL_INDEXES
     ]
     return statements

@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlglot
 from sqlglot import exp
@@ -288,10 +288,16 @@ def collapsed_column_edges(result: FileLineage, temporary: set[str]) -> list[tup
 
 def extract_sources(sources: Iterable[SqlSource], dialect: str | None = None, schema: Schema | None = None,
                     column_lineage: bool = True, budget_seconds: float = 2.0,
-                    variables: Mapping[str, Any] | None = None) -> list[FileLineage]:
-    """Several files, column lineage in dependency order; results in the input order."""
+                    variables: Mapping[str, Any] | None = None,
+                    schema_for: Callable[[set[str]], Schema] | None = None) -> list[FileLineage]:
+    """Several files, column lineage in dependency order; results in the input order.
+    `schema_for(tables read)` supplies known columns (e.g. from the graph) for tables not in `schema`."""
     schema = schema if schema is not None else {}
     prepared = [prepare(s, dialect, variables) for s in sources]
+    if schema_for is not None and column_lineage:
+        wanted = {t for p in prepared for t in p.reads() if t not in schema and "://" not in t}
+        for table, columns in (schema_for(wanted) if wanted else {}).items():
+            schema.setdefault(table, columns)
     results: dict[int, FileLineage] = {}
     for position in dependency_order(prepared):
         results[position] = finish(prepared[position], schema, column_lineage, budget_seconds)
