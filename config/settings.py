@@ -51,7 +51,18 @@ class Settings(BaseSettings):
     log_format: str = Field("auto", pattern="^(auto|json|text)$")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
-    @field_validator("regions", "pipelines", mode="before")
+    # SQS event consumer (docs/events.md)
+    queue_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    queue_wait_seconds: int = Field(10, ge=0, le=20)  # long poll; also bounds how long a shutdown waits
+    queue_batch_size: int = Field(10, ge=1, le=10)
+    queue_visibility_timeout: int = Field(60, ge=1, le=43200)
+    consumer_threads: int = Field(2, ge=1, le=32)
+    consumer_commit_messages: int = Field(500, ge=1, le=10_000)  # most messages merged into one graph write
+    poison_messages: str = Field("dead-letter", pattern="^(dead-letter|delete)$")
+    dead_letter_queue_url: str | None = None
+    health_port: int = Field(0, ge=0, le=65535)  # 0: no health endpoint
+
+    @field_validator("regions", "pipelines", "queue_urls", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

@@ -30,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--executions", type=int, help="latest executions per pipeline (0: definitions only)")
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    sub.add_parser("run", help="the long-running worker: scheduled syncs until SIGTERM/SIGINT")
+    sub.add_parser("run", help="the long-running worker: scheduled syncs (and the SQS consumer when "
+                              "LINEAGE_QUEUE_URLS is set) until SIGTERM/SIGINT")
+
+    consume = sub.add_parser("consume", help="consume SQS event queues in the foreground until SIGTERM/SIGINT")
+    consume.add_argument("--queue-url", action="append", type=_csv, help="queue URL(s); default LINEAGE_QUEUE_URLS")
+    consume.add_argument("--until-empty", action="store_true", help="exit when the queues stay empty for one long poll")
+    consume.add_argument("--max-messages", type=int, help="exit after handling this many messages")
 
     lineage = sub.add_parser("lineage", help="print a pipeline's lineage JSON, read from Neo4j")
     lineage.add_argument("--pipeline", required=True)
@@ -165,13 +171,70 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     jobs = [ScheduledJob("sagemaker-sync", sync_trigger(settings), lambda stop: run_sync(app, stop=stop),
                          run_at_start=settings.sync_on_start)]
     background: list[Any] = []
-    worker = Worker(jobs, background)
+    worker_grace = 17.0  # ECS sends SIGKILL 30 s after SIGTERM
+    consumer = None
+    if settings.queue_urls:
+        consumer = event_consumer(app, shutdown_seconds=worker_grace - 2)  # within the worker's grace
+        consumer.check_queues()  # fail at start, not at the first message
+        background.append(("sqs-consumer", consumer.run))
+    health = start_health(app, consumer)
+    worker = Worker(jobs, background, shutdown_grace=worker_grace)
     worker.install_signal_handlers()
     try:
         worker.run()
     finally:
+        if health:
+            health.stop()
         app.close()
     return 0
+
+
+def event_ingest(app: Any) -> Any:
+    """The event handling path with every hook wired in. Other parts register here: S3 object hooks
+    (schema extraction, S3 issue) and the Git push handler (Git/SQL issue); see docs/events.md."""
+    from jobs.ingest import EventIngest
+    from jobs.sync import SageMakerSync
+
+    s3_hooks: list[Any] = []
+    git_handler = None
+    definitions = SageMakerSync(app.aws, app.writer, app.state, executions=0)  # first-sight pipelines, enrichment
+    return EventIngest(app.writer, sync=definitions, aws=app.aws, s3_hooks=s3_hooks, git_handler=git_handler)
+
+
+def event_consumer(app: Any, **overrides: Any) -> Any:
+    """The SQS consumer (settings, overridden by the non-None `overrides`) around `event_ingest`."""
+    from jobs.consumer import Consumer, ConsumerConfig
+
+    return Consumer(app.aws, event_ingest(app), ConsumerConfig.from_settings(app.settings, **overrides))
+
+
+def start_health(app: Any, consumer: Any = None) -> Any:
+    """The health endpoint on LINEAGE_HEALTH_PORT (none when 0)."""
+    if not app.settings.health_port:
+        return None
+    from jobs.health import HealthServer, Neo4jProbe
+
+    probe = Neo4jProbe(app.driver, app.settings.neo4j_database)
+    return HealthServer(app.settings.health_port, probe,
+                        consumer_snapshot=consumer.stats.snapshot if consumer else None).start()
+
+
+def cmd_consume(args: argparse.Namespace, settings: Any) -> int:
+    app = _app(settings)
+    app.writer.ensure_schema()
+    consumer = event_consumer(app, queue_urls=_flatten(args.queue_url) or None, until_empty=args.until_empty,
+                              max_messages=args.max_messages)
+    consumer.check_queues()
+    health = start_health(app, consumer)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        stats = consumer.run(stop)
+    finally:
+        if health:
+            health.stop()
+        app.close()
+    return 1 if stats.total("received") and not stats.total("deleted") and stats.total("failed") else 0
 
 
 def cmd_lineage(args: argparse.Namespace, settings: Any) -> int:
@@ -235,7 +298,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 
 
 COMMANDS = {
-    "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "lineage": cmd_lineage,
+    "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
     "sql-lineage": cmd_sql_lineage,
 }
