@@ -170,6 +170,9 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     app.regions()  # fail at start, not at the first scheduled run
     jobs = [ScheduledJob("sagemaker-sync", sync_trigger(settings), lambda stop: run_sync(app, stop=stop),
                          run_at_start=settings.sync_on_start)]
+    from jobs.gitsync import git_scheduled_jobs
+
+    jobs += git_scheduled_jobs(app, settings)
     background: list[Any] = []
     worker_grace = 17.0  # ECS sends SIGKILL 30 s after SIGTERM
     consumer = None
@@ -196,7 +199,9 @@ def event_ingest(app: Any) -> Any:
     from jobs.sync import SageMakerSync
 
     s3_hooks: list[Any] = []
-    git_handler = None
+    from jobs.gitsync import git_push_handler
+
+    git_handler = git_push_handler(app, app.settings)
     definitions = SageMakerSync(app.aws, app.writer, app.state, executions=0)  # first-sight pipelines, enrichment
     return EventIngest(app.writer, sync=definitions, aws=app.aws, s3_hooks=s3_hooks, git_handler=git_handler)
 

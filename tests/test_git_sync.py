@@ -304,3 +304,32 @@ def test_scheduled_job_is_offered_only_with_repos(settings_env, neo4j, monkeypat
     assert job.id == "git-sql-sync"
     job.run(__import__("threading").Event())
     assert feeds(neo4j) == {("raw.orders", "stg.orders")}
+
+
+def test_a_push_event_through_the_sqs_consumer_updates_lineage(remote, settings_env, sim, neo4j, monkeypatch,
+                                                              tmp_path, apps):
+    """A GitHub push webhook on an SQS queue -> consumer -> push handler -> git fetch -> lineage."""
+    from jobs.cli import event_consumer
+    from tests.event_samples import github_push
+
+    c1 = remote.commit("Add", {"models/stg_orders.sql": STG})
+    sqs = sim.client("sqs")
+    dlq = sqs.create_queue(QueueName="git-pushes-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(QueueName="git-pushes", Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})})["QueueUrl"]
+    app = make_app(monkeypatch, tmp_path, [{"url": remote.url, "dialect": "spark", "name": "ml-sql"}],
+                   LINEAGE_QUEUE_URLS=queue_url, LINEAGE_QUEUE_WAIT_SECONDS="0")
+    apps.append(app)
+    git_sql_sync(app, app.settings).sync_repo(app.settings.git_repos[0])
+    assert feeds(neo4j) == {("raw.orders", "stg.orders")}
+
+    c2 = remote.commit("Read orders v2", {"models/stg_orders.sql": STG_V2})
+    # GitHub names the repository by its https URL; the configured repo is matched by its name.
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(github_push(repo="acme/ml-sql", before=c1, after=c2)))
+    stats = event_consumer(app, until_empty=True).run(__import__("threading").Event())
+    assert stats.total("deleted") == 1 and stats.total("failed") == 0
+    assert feeds(neo4j) == {("raw.orders_v2", "stg.orders")}
+    assert rows(neo4j, "MATCH (r:Repo) RETURN r.head AS head") == [{"head": c2}]
+    assert sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "0"

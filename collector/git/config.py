@@ -99,10 +99,13 @@ class GitRepoConfig(BaseModel):
     def matches_event(self, repo_url: str | None, repository_name: str | None) -> bool:
         if repo_url and canonical(repo_url) == canonical(self.url):
             return True
-        if repository_name:
-            wanted = repository_name.strip().lower()
-            return wanted in {self.display_name.lower(), canonical(self.url).rsplit("/", 1)[-1].lower()} \
-                or canonical(self.url).lower().endswith("/" + wanted)
+        if repository_name:  # CodeCommit names only; GitHub/GitLab give "owner/name" too
+            wanted = repository_name.strip().strip("/").lower()
+            url_path = canonical(self.url).lower()
+            if url_path.endswith("/" + wanted):
+                return True
+            names = {wanted, wanted.rsplit("/", 1)[-1]}
+            return bool(names & {self.display_name.lower(), url_path.rsplit("/", 1)[-1]})
         return False
 
 

@@ -1,0 +1,205 @@
+"""SQL lineage speed, side by side in one run: our extractor vs sqllineage and openlineage-sql.
+
+    python bench/sql.py [--repeat 3] [--limit N] [--no-others]
+
+Corpus (bench/corpus/README.md): TPC-H (22 queries, from sqlglot's test fixtures, each wrapped as
+CREATE TABLE ... AS), TPC-DS (99 queries as INSERT INTO queryNN, from sqllineage's data), TPC-DS
+again as sqlglot formats it (wrapped as CREATE TABLE ... AS), and the jaffle_shop dbt project
+(Jinja-templated models). Our figures: table-level lineage (no column work), and column-level
+lineage with the benchmark schemas (stars expanded), with the slowest single statement.
+sqllineage (its default `ansi` parser) and openlineage-sql run on the same TPC-H + TPC-DS
+statements when installed (they are not runtime dependencies); a missing one is reported as
+skipped. Table-level agreement = share of statements where the tools name the same source and
+target tables. The last line is one JSON object with every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from collector.sql import SqlSource, extract_sources, extract_sql, normalize_schema  # noqa: E402
+
+CORPUS = ROOT / "bench" / "corpus"
+
+
+def load(limit: int | None) -> dict[str, list[tuple[str, str]]]:
+    def files(folder: str, wrap: str | None = None) -> list[tuple[str, str]]:
+        out = []
+        for path in sorted((CORPUS / folder).rglob("*.sql")):
+            text = path.read_text()
+            if wrap:
+                text = f"CREATE TABLE {wrap}_{path.stem} AS\n{text.strip().rstrip(';')}"
+            out.append((str(path.relative_to(CORPUS)), text))
+        return out[:limit] if limit else out
+
+    return {"tpch": files("tpch", "tpch"), "tpcds": files("tpcds_insert"),
+            "tpcds_sqlglot": files("tpcds", "tpcds"), "jaffle_shop": files("jaffle_shop")}
+
+
+def schemas() -> dict[str, dict]:
+    return {name: normalize_schema(json.loads((CORPUS / f"{name}_schema.json").read_text()), "spark")
+            for name in ("tpch", "tpcds", "jaffle_shop")}
+
+
+def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def ours_tables(statements: list[tuple[str, str]]) -> list[tuple[set[str], set[str]]]:
+    out = []
+    for _, sql in statements:
+        r = extract_sql(sql, "spark", column_lineage=False)
+        out.append((set(r.sources), set(r.targets)))
+    return out
+
+
+def ours_columns(statements: list[tuple[str, str]], schema: dict) -> dict[str, Any]:
+    slowest, slowest_name, errors, unresolved, columns = 0.0, "", 0, 0, 0
+    for name, sql in statements:
+        started = time.perf_counter()
+        r = extract_sql(sql, "spark", dict(schema))
+        took = time.perf_counter() - started
+        if took > slowest:
+            slowest, slowest_name = took, name
+        errors += len(r.errors)
+        unresolved += sum(len(s.unresolved) for s in r.statements)
+        columns += len(r.columns)
+    return {"max_statement_seconds": round(slowest, 4), "slowest": slowest_name, "errors": errors,
+            "unresolved_columns": unresolved, "target_columns": columns}
+
+
+def sqllineage_run(statements: list[tuple[str, str]], columns: bool) -> list[tuple[set[str], set[str]]] | None:
+    try:
+        from sqllineage.runner import LineageRunner
+    except ImportError:
+        return None
+    warnings.filterwarnings("ignore")
+    out = []
+    for _, sql in statements:
+        try:
+            runner = LineageRunner(sql, dialect="ansi")
+            if columns:
+                runner.get_column_lineage()
+            clean = lambda ts: {str(t).removeprefix("<default>.").lower() for t in ts}  # noqa: E731
+            out.append((clean(runner.source_tables), clean(runner.target_tables)))
+        except Exception:
+            out.append((set(), set()))
+    return out
+
+
+def openlineage_run(statements: list[tuple[str, str]]) -> list[tuple[set[str], set[str]]] | None:
+    try:
+        import openlineage_sql
+    except ImportError:
+        return None
+    out = []
+    for _, sql in statements:
+        try:
+            r = openlineage_sql.parse([sql], dialect="generic")
+            out.append(({t.qualified_name.lower() for t in r.in_tables}, {t.qualified_name.lower() for t in r.out_tables}))
+        except Exception:
+            out.append((set(), set()))
+    return out
+
+
+def agreement(a: list[tuple[set[str], set[str]]], b: list[tuple[set[str], set[str]]] | None) -> float | None:
+    if b is None:
+        return None
+    return round(sum(x == y for x, y in zip(a, b)) / max(len(a), 1), 3)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of our extractor (best time counts)")
+    parser.add_argument("--limit", type=int, help="statements per corpus set (default: all)")
+    parser.add_argument("--no-others", action="store_true", help="skip sqllineage and openlineage-sql")
+    args = parser.parse_args()
+    sets, schema = load(args.limit), schemas()
+    compared = sets["tpch"] + sets["tpcds"]
+    n = len(compared)
+    figures: dict[str, Any] = {"statements_compared": n}
+
+    seconds, ours = best_of(args.repeat, lambda: ours_tables(compared))
+    figures["ours_table_sps"] = round(n / seconds, 1)
+    col_seconds, _ = best_of(args.repeat, lambda: [extract_sql(sql, "spark", dict(schema[s]))
+                                                    for s in ("tpch", "tpcds") for _, sql in sets[s]])
+    figures["ours_column_sps"] = round(n / col_seconds, 1)
+    for name in ("tpcds", "tpcds_sqlglot", "tpch"):
+        detail = ours_columns(sets[name], schema["tpch" if name == "tpch" else "tpcds"])
+        figures[f"{name}_column"] = detail
+    dbt_seconds, dbt = best_of(args.repeat, lambda: extract_sources(
+        [SqlSource(p, t) for p, t in sets["jaffle_shop"]], "duckdb", dict(schema["jaffle_shop"])))
+    figures["jaffle_shop"] = {"files": len(dbt), "seconds": round(dbt_seconds, 4),
+                              "errors": sum(len(f.errors) for f in dbt),
+                              "target_columns": sum(len(f.columns) for f in dbt),
+                              "unresolved_columns": sum(len(s.unresolved) for f in dbt for s in f.statements)}
+
+    if not args.no_others:
+        sqllineage_run(compared[:1], columns=True)  # warm-up: imports and parser set-up are not timed
+        openlineage_run(compared[:1])
+        started = time.perf_counter()
+        sl_tables = sqllineage_run(compared, columns=False)
+        if sl_tables is not None:
+            sl_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            sqllineage_run(compared, columns=True)
+            sl_col_seconds = time.perf_counter() - started
+            figures["sqllineage_table_sps"] = round(n / sl_seconds, 2)
+            figures["sqllineage_column_sps"] = round(n / sl_col_seconds, 2)
+            figures["table_speedup_vs_sqllineage"] = round(sl_seconds / seconds, 1)
+            figures["column_speedup_vs_sqllineage"] = round(sl_col_seconds / col_seconds, 1)
+            figures["table_agreement_sqllineage"] = agreement(ours, sl_tables)
+        else:
+            figures["sqllineage"] = "not installed"
+        started = time.perf_counter()
+        ol_tables = openlineage_run(compared)
+        if ol_tables is not None:
+            ol_seconds = time.perf_counter() - started
+            figures["openlineage_sps"] = round(n / ol_seconds, 1)
+            figures["openlineage_speed_ratio"] = round(ol_seconds / seconds, 3)  # > 1: we are faster
+            figures["table_agreement_openlineage"] = agreement(ours, ol_tables)
+        else:
+            figures["openlineage_sql"] = "not installed"
+
+    print(f"SQL lineage on {n} TPC-H + TPC-DS statements (best of {args.repeat})")
+    print(f"  ours, table level:   {figures['ours_table_sps']:>8} statements/s")
+    print(f"  ours, column level:  {figures['ours_column_sps']:>8} statements/s")
+    if "sqllineage_table_sps" in figures:
+        print(f"  sqllineage (ansi):   {figures['sqllineage_table_sps']:>8} statements/s table, "
+              f"{figures['sqllineage_column_sps']} column  -> ours x{figures['table_speedup_vs_sqllineage']} "
+              f"(table), x{figures['column_speedup_vs_sqllineage']} (column); "
+              f"table agreement {figures['table_agreement_sqllineage']}")
+    if "openlineage_sps" in figures:
+        print(f"  openlineage-sql:     {figures['openlineage_sps']:>8} statements/s (tables+columns, Rust) -> "
+              f"time ratio ol/ours {figures['openlineage_speed_ratio']}; "
+              f"table agreement {figures['table_agreement_openlineage']}")
+    for name in ("tpcds", "tpcds_sqlglot", "tpch"):
+        d = figures[f"{name}_column"]
+        print(f"  {name} column lineage: slowest statement {d['max_statement_seconds']}s ({d['slowest']}), "
+              f"{d['target_columns']} target columns, {d['unresolved_columns']} unresolved, {d['errors']} errors")
+    j = figures["jaffle_shop"]
+    print(f"  jaffle_shop dbt: {j['files']} models in {j['seconds']}s, {j['target_columns']} columns, "
+          f"{j['unresolved_columns']} unresolved, {j['errors']} errors")
+    targets = {"table_15x_sqllineage": (figures.get("table_speedup_vs_sqllineage") or 0) >= 15,
+               "tpcds_column_under_2s": max(figures["tpcds_column"]["max_statement_seconds"],
+                                            figures["tpcds_sqlglot_column"]["max_statement_seconds"]) < 2.0}
+    figures["targets_met"] = targets
+    print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
