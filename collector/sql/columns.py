@@ -86,6 +86,8 @@ def query_columns(query: exp.Expression, namer: Namer, schema: Schema, ctes: set
         result.error = f"column lineage stopped after {budget_seconds:g}s (statement too complex)"
     except RecursionError:
         result.error = "column lineage stopped: query nested too deeply"
+    except Exception as exc:  # a construct the scope walk does not know: keep what was resolved
+        result.error = f"column lineage incomplete: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     return result
 
 

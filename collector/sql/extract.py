@@ -186,7 +186,10 @@ def finish(prepared: Prepared, schema: Schema, column_lineage: bool = True,
             _update_schema(analysis, schema)
             if column_lineage and analysis.query is not None and analysis.targets \
                     and not analysis.targets[0].is_location and statement.tree is not None:
-                _columns(lineage, analysis, statement.tree, statement.namer or namer, schema, budget_seconds)
+                try:
+                    _columns(lineage, analysis, statement.tree, statement.namer or namer, schema, budget_seconds)
+                except Exception as exc:  # never lose the table-level lineage to a column-level failure
+                    lineage.error = lineage.error or f"column lineage failed: {_error_text(exc)}"
         result.statements.append(lineage)
     _file_view(result)
     return result
