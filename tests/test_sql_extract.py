@@ -76,6 +76,13 @@ TABLE_CASES = [
     ("redshift", "INSERT INTO t SELECT a FROM s WHERE EXISTS (SELECT 1 FROM u WHERE u.a = s.a)", {"s", "u"},
      {"t"}),
     ("mysql", "INSERT INTO t SELECT a FROM `db`.`s`", {"db.s"}, {"t"}),
+    ("hive", "FROM src s INSERT OVERWRITE TABLE a SELECT s.x WHERE k = 1 INSERT OVERWRITE TABLE b SELECT y",
+     {"src"}, {"a", "b"}),
+    ("snowflake", "INSERT ALL INTO t1 (c) VALUES (a) INTO t2 VALUES (b) SELECT a, b FROM s", {"S"}, {"T1", "T2"}),
+    ("tsql", "UPDATE t SET t.x = s.y FROM dbo.tbl t JOIN dbo.src s ON t.id = s.id", {"dbo.src"}, {"dbo.tbl"}),
+    ("tsql", "DELETE t FROM dbo.tbl t JOIN dbo.src s ON t.id = s.id", {"dbo.src"}, {"dbo.tbl"}),
+    ("oracle", "CREATE GLOBAL TEMPORARY TABLE gtt ON COMMIT PRESERVE ROWS AS SELECT a FROM s", {"S"}, {"GTT"}),
+    ("postgres", "CREATE MATERIALIZED VIEW mv AS SELECT a FROM s", {"s"}, {"mv"}),
 ]
 
 
@@ -270,3 +277,15 @@ def test_unrenderable_template_falls_back_to_stripping_tags():
     result = extract_sql("{% call weird() %}{% endcall %}{{ ref('a') }\nselect x from {{ ref('b') }}",
                          "postgres", path="models/m.sql")
     assert "b" in result.sources
+
+
+def test_columns_of_multi_table_inserts_unnest_and_tsql_temp_tables():
+    assert columns("FROM src s INSERT OVERWRITE TABLE a SELECT s.x INSERT OVERWRITE TABLE b SELECT y", "hive") == {
+        "a.x": {"src.x"}, "b.y": {"src.y"}}
+    assert columns("INSERT ALL INTO t1 (c) VALUES (a) SELECT a FROM s", "snowflake") == {"T1.C": {"S.A"}}
+    # Unqualified columns next to a UDTF: the UDTF's own outputs, else the one real table.
+    assert columns("CREATE TABLE d.t AS SELECT id, e FROM d.s, UNNEST(arr) AS e", "bigquery") == {
+        "d.t.id": {"d.s.id"}, "d.t.e": {"d.s.arr"}}
+    result = one("SELECT a INTO #stage FROM s; INSERT INTO dbo.final SELECT a FROM #stage", "tsql")
+    assert result.intermediates == ["#stage"] and result.targets == ["dbo.final"]
+    assert {c.target: c.sources for c in result.columns} == {"dbo.final.a": ["s.a"]}

@@ -130,6 +130,33 @@ def _projections(scope: Scope) -> list[tuple[str, exp.Expression]]:
     return out
 
 
+_UDTF = (exp.Unnest, exp.Lateral, exp.UDTF)
+
+
+def _udtf_outputs(source: object) -> set[str] | None:
+    """Column names a UNNEST / LATERAL VIEW / FLATTEN source produces; None for other sources."""
+    if not isinstance(source, Scope) or not isinstance(source.expression, _UDTF):
+        return None
+    alias = source.expression.args.get("alias")
+    if not isinstance(alias, exp.TableAlias):
+        return set()
+    names = {c.name for c in alias.columns}
+    return names or {alias.name}  # BigQuery `UNNEST(arr) AS e`: e is the element
+
+
+def _only_source(scope: Scope, name: str) -> object | None:
+    """The one source an unqualified column can come from when sqlglot could not qualify it: the UDTF
+    that produces it, else the single source that is not a UDTF."""
+    candidates = [source for _, source in scope.selected_sources.values()]
+    if len(candidates) == 1:
+        return candidates[0]
+    producing = [s for s in candidates if name in (_udtf_outputs(s) or set())]
+    if len(producing) == 1:
+        return producing[0]
+    others = [s for s in candidates if _udtf_outputs(s) is None]
+    return others[0] if len(others) == 1 else None
+
+
 class _Resolver:
     def __init__(self, names: dict[str, str], deadline: float) -> None:
         self.names = names
@@ -214,10 +241,10 @@ class _Resolver:
                 if source is None:
                     current = current.parent
         else:
-            selected = scope.selected_sources
-            if len(selected) == 1:
-                source = next(iter(selected.values()))[1]
-                current = scope
+            source = _only_source(scope, column.name)
+            if source is None and not isinstance(scope.expression, exp.Select) and scope.parent is not None:
+                return self.column(scope.parent, column)  # inside UNNEST(...) / LATERAL VIEW explode(...)
+            current = scope
         if source is None or current is None:
             self.unresolved_hit = True
             return set()

@@ -22,7 +22,7 @@ from sqlglot.tokens import TokenType
 from collector.sql.columns import Schema, query_columns
 from collector.sql.model import ColumnLineage, FileLineage, StatementLineage
 from collector.sql.names import Namer, dialect_of, normalize_dotted, normalize_name, normalized
-from collector.sql.statements import Analysis, analyze, _cte_names
+from collector.sql.statements import Analysis, Target, _cte_names, analyze
 from collector.sql.template import needs_rendering, render
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" is reported per statement
@@ -184,10 +184,14 @@ def finish(prepared: Prepared, schema: Schema, column_lineage: bool = True,
             lineage.temporary = [t.name for t in analysis.targets if t.temporary]
             lineage.locations = {t.name: t.location for t in analysis.targets if t.location}
             _update_schema(analysis, schema)
-            if column_lineage and analysis.query is not None and analysis.targets \
-                    and not analysis.targets[0].is_location and statement.tree is not None:
+            parts = analysis.column_parts or ([(analysis.targets[0], analysis.query)]
+                                              if analysis.query is not None and analysis.targets else [])
+            for target, query in parts if column_lineage and statement.tree is not None else []:
+                if target.is_location:
+                    continue
                 try:
-                    _columns(lineage, analysis, statement.tree, statement.namer or namer, schema, budget_seconds)
+                    _columns(lineage, analysis, target, query, statement.tree, statement.namer or namer, schema,
+                             budget_seconds)
                 except Exception as exc:  # never lose the table-level lineage to a column-level failure
                     lineage.error = lineage.error or f"column lineage failed: {_error_text(exc)}"
         result.statements.append(lineage)
@@ -203,11 +207,9 @@ def _update_schema(analysis: Analysis, schema: Schema) -> None:
             schema[target.name] = dict(schema[analysis.like])
 
 
-def _columns(lineage: StatementLineage, analysis: Analysis, tree: exp.Expression, namer: Namer,
-             schema: Schema, budget_seconds: float) -> None:
-    target = analysis.targets[0]
-    assert analysis.query is not None
-    found = query_columns(analysis.query, namer, schema, _cte_names(tree, namer), budget_seconds)
+def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, query: exp.Expression,
+             tree: exp.Expression, namer: Namer, schema: Schema, budget_seconds: float) -> None:
+    found = query_columns(query, namer, schema, _cte_names(tree, namer), budget_seconds)
     if found.error and not found.outputs:
         lineage.error = lineage.error or found.error
         return
@@ -226,7 +228,7 @@ def _columns(lineage: StatementLineage, analysis: Analysis, tree: exp.Expression
         if output.endswith("*"):
             column = f"{target.name}.*"
         lineage.columns.append(ColumnLineage(column, [s for s in sources if s != column]))
-    lineage.unresolved = list(found.unresolved)
+    lineage.unresolved += found.unresolved
     if analysis.kind in CREATES and not any(n.endswith("*") for n in names):
         schema[target.name] = {n: "" for n in names}
 

@@ -68,6 +68,8 @@ class Namer:
         if not parts or not parts[-1]:
             return None
         if len(parts) == 1:
+            if table.this.args.get("temporary"):  # T-SQL #name
+                return "#" + parts[0]
             if parts[0] in self.temporary or parts[0].startswith("#"):
                 return parts[0]
             if self.db:

@@ -39,12 +39,18 @@ class Analysis:
     query: exp.Expression | None = None
     by_name: bool = False
     like: str | None = None  # CREATE TABLE t LIKE s: t gets s's columns
+    # Several targets fed by their own queries (multi-table inserts); else (targets[0], query).
+    column_parts: list[tuple[Target, exp.Expression]] = field(default_factory=list)
 
 
-def _temporary(node: exp.Expression) -> bool:
+def _temporary(node: exp.Expression, namer: Namer) -> bool:
     props = node.args.get("properties")
-    if props and any(isinstance(p, (exp.TemporaryProperty, exp.VolatileProperty)) for p in props.expressions):
-        return True
+    for prop in props.expressions if props else []:
+        if isinstance(prop, exp.TemporaryProperty) and "oracle" in type(namer.dialect).__name__.lower() \
+                and str(prop.args.get("this") or "").upper() == "GLOBAL":
+            return False  # an Oracle global temporary table is a catalog table with session-private rows
+        if isinstance(prop, (exp.TemporaryProperty, exp.VolatileProperty)):
+            return True
     return False
 
 
@@ -95,6 +101,8 @@ def _table_target(node: exp.Expression | None, namer: Namer, temporary: bool = F
     is_temp = temporary or node.name.startswith("#") or bool(node.this.args.get("temporary"))
     if is_temp and not node.args.get("db") and isinstance(node.this, exp.Identifier):
         name: str | None = namer.dialect.normalize_identifier(node.this.copy()).name  # session-scoped
+        if node.this.args.get("temporary"):
+            name = f"#{name}"
     else:
         name = namer.name(node)
     if name is None:
@@ -143,11 +151,18 @@ def analyze(statement: exp.Expression, namer: Namer, dbt_model: str | None = Non
         return result
     if isinstance(statement, exp.Merge):
         return _merge(statement, namer, ctes)
+    if isinstance(statement, exp.MultitableInserts):
+        return _multi_insert(statement, namer, ctes)
     if isinstance(statement, exp.Update):
         return _update(statement, namer, ctes)
     if isinstance(statement, exp.Delete):
-        target = _table_target(statement.this, namer)
-        skip = {id(_target_node(statement.this))}
+        node = _target_node(statement.this)
+        skip = {id(node)}
+        for ref in statement.args.get("tables") or []:  # T-SQL/MySQL `DELETE t FROM tbl t JOIN ...`
+            skip.add(id(ref))
+            node = _aliased(statement, ref, skip) or node
+        skip.add(id(node))
+        target = _table_target(node, namer)
         sources = read_tables(statement, namer, ctes, skip)
         return Analysis("delete", [target] if target else [], [s for s in sources if not target or s != target.name])
     if isinstance(statement, exp.Copy):
@@ -187,7 +202,7 @@ def _with_target(kind: str, target: Target | None, target_node: exp.Expression |
 
 def _create(statement: exp.Create, namer: Namer, ctes: set[str]) -> Analysis:
     kind_word = str(statement.args.get("kind") or "TABLE").upper()
-    temporary = _temporary(statement)
+    temporary = _temporary(statement, namer)
     target = _table_target(statement.this, namer, temporary)
     if target is None or kind_word not in ("TABLE", "VIEW", "MATERIALIZED VIEW", "DYNAMIC TABLE"):
         return Analysis(f"create_{kind_word.lower().replace(' ', '_')}")
@@ -209,6 +224,41 @@ def _create(statement: exp.Create, namer: Namer, ctes: set[str]) -> Analysis:
     if temporary:
         namer.temporary.add(target.name)
     return Analysis("create_view" if view else "create_table", [target])
+
+
+def _multi_insert(statement: exp.MultitableInserts, namer: Namer, ctes: set[str]) -> Analysis:
+    """Hive `FROM src INSERT ... SELECT ... INSERT ...` and Snowflake/Oracle `INSERT ALL|FIRST ... SELECT`."""
+    source = statement.args.get("source")
+    analysis = Analysis("multi_insert")
+    skip: set[int] = set()
+    for item in statement.expressions:
+        insert = item.this if isinstance(item, exp.ConditionalInsert) else item
+        if not isinstance(insert, exp.Insert):
+            continue
+        target = _table_target(insert.this, namer)
+        if target is None:
+            continue
+        skip.add(id(_target_node(insert.this)))
+        analysis.targets.append(target)
+        query = _multi_insert_query(insert, source)
+        if query is not None:
+            analysis.column_parts.append((target, query))
+    analysis.sources = read_tables(statement, namer, ctes, skip)
+    return analysis
+
+
+def _multi_insert_query(insert: exp.Insert, source: exp.Expression | None) -> exp.Expression | None:
+    body = insert.expression
+    if isinstance(body, exp.Select) and source is not None and not body.args.get("from_"):
+        return body.copy().from_(source.copy())  # Hive: each SELECT reads the shared FROM
+    if isinstance(body, exp.Values) and isinstance(source, exp.Query) and body.expressions:
+        values = body.expressions[0].expressions
+        names = [c.name for c in insert.this.expressions] if isinstance(insert.this, exp.Schema) else []
+        projections = [exp.alias_(v.copy(), names[i], quoted=True) if i < len(names) else v.copy()
+                       for i, v in enumerate(values)]
+        return exp.select(*projections).from_(exp.Subquery(this=source.copy(), alias=exp.TableAlias(
+            this=exp.to_identifier("_source"))))
+    return body if isinstance(body, exp.Query) else None
 
 
 def _merge(statement: exp.Merge, namer: Namer, ctes: set[str]) -> Analysis:
@@ -251,9 +301,20 @@ def _merge_query(statement: exp.Merge) -> exp.Expression | None:
     return select
 
 
+def _aliased(statement: exp.Expression, ref: exp.Expression, skip: set[int]) -> exp.Table | None:
+    """The table that an unqualified target name refers to by its alias (`UPDATE t ... FROM dbo.x t`)."""
+    if not isinstance(ref, exp.Table) or ref.args.get("db") or not isinstance(ref.this, exp.Identifier):
+        return None
+    for table in statement.find_all(exp.Table):
+        if table is not ref and id(table) not in skip and table.alias == ref.name and table.name != ref.name:
+            skip.add(id(table))
+            return table
+    return None
+
+
 def _update(statement: exp.Update, namer: Namer, ctes: set[str]) -> Analysis:
-    target = _table_target(statement.this, namer)
     skip = {id(_target_node(statement.this))}
+    target = _table_target(_aliased(statement, statement.this, skip) or statement.this, namer)
     sources = [s for s in read_tables(statement, namer, ctes, skip) if not target or s != target.name]
     analysis = Analysis("update", [target] if target else [], sources)
     assignments = [(eq.this.name, eq.expression) for eq in statement.expressions
