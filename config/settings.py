@@ -39,6 +39,22 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
     aws_max_attempts: int = Field(8, ge=1, le=50)
 
+    # S3 datasets (docs/s3-datasets.md). Pattern lists: a JSON list of regexes, or one regex.
+    s3_partition_patterns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    s3_part_file_patterns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    s3_marker_patterns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    s3_sample_rows: int = Field(1000, ge=1, le=1_000_000)
+    s3_sample_bytes: int = Field(1 << 20, ge=1024, le=1 << 30)
+    s3_footer_read_bytes: int = Field(64 << 10, ge=8, le=64 << 20)  # 8: strictly "last 8 bytes, then the rest"
+    s3_report_names: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["evaluation.json", "report.json", "metrics.json"])
+    s3_report_max_bytes: int = Field(1 << 20, ge=1024, le=64 << 20)
+    s3_schema_min_interval_seconds: float = Field(60, ge=0)  # per dataset, between event-triggered reads
+    s3_reads_per_second: float = Field(5, ge=0)  # event-triggered dataset reads, all datasets; 0: unlimited
+    s3_posture_refresh_seconds: int = Field(6 * 3600, ge=60)
+    s3_rescan_interval_seconds: int = Field(3600, ge=60)
+    s3_rescan_batch: int = Field(500, ge=1, le=100_000)
+
     executions_per_pipeline: int = Field(5, ge=0)
     pipelines: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -83,6 +99,24 @@ class Settings(BaseSettings):
 
             CronTrigger.from_crontab(value)
         return value
+
+    @field_validator("s3_partition_patterns", "s3_part_file_patterns", "s3_marker_patterns", mode="before")
+    @classmethod
+    def _patterns(cls, value: object) -> object:
+        if isinstance(value, str):
+            import json
+
+            value = json.loads(value) if value.strip().startswith("[") else ([value] if value.strip() else [])
+        if isinstance(value, list):
+            from collector.s3uri import validate_patterns
+
+            return validate_patterns(str(v) for v in value)
+        return value
+
+    @field_validator("s3_report_names", mode="before")
+    @classmethod
+    def _report_names(cls, value: object) -> object:
+        return _split_csv(value)
 
     @model_validator(mode="after")
     def _auth_pair(self) -> "Settings":

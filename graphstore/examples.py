@@ -40,4 +40,37 @@ RETURN DISTINCT labels(x)[0] AS kind, coalesce(x.uri, x.group + ' v' + x.version
 ORDER BY kind, affected LIMIT 25""",
         {"uri": "s3://acme-ml-data/churn/raw/"},
     ),
+    Example(
+        "Schema history of a dataset (newest first, with what changed)",
+        """MATCH (d:Dataset {uri: $uri})-[h:HAS_SCHEMA]->(v:SchemaVersion)
+RETURN v.version AS version, v.observed_at AS observed, h.current AS current, v.column_count AS columns,
+       v.added AS added, v.removed AS removed, v.type_changed AS type_changed, v.drift AS drift,
+       v.object AS revealed_by
+ORDER BY version DESC""",
+        {"uri": "s3://acme-ml-data/churn/raw/"},
+    ),
+    Example(
+        "Training data whose schema drifted since the model was trained (any dataset upstream)",
+        """MATCH (m)<-[:FEEDS]-(:Dataset)<-[:PRODUCES]-(t:Job)
+WHERE (m:ModelPackage OR m:Model) AND (t:TrainingJob OR t:TuningJob)
+  AND ($model IS NULL OR m.group = $model OR m.name = $model OR m.arn = $model)
+MATCH (d:Dataset)-[:FEEDS|PRODUCES*1..8]->(t)
+MATCH (d)-[:HAS_SCHEMA]->(v:SchemaVersion)
+WHERE v.drift AND v.observed_at > coalesce(t.end_time, t.start_time)
+RETURN DISTINCT coalesce(m.group + ' v' + m.version, m.name) AS model, t.name AS training_job, d.uri AS dataset,
+       v.version AS version, v.observed_at AS changed, v.removed AS removed, v.type_changed AS type_changed
+ORDER BY model, dataset, version""",
+        {"model": "churn-models"},
+    ),
+    Example(
+        "Models trained on data in a bucket without encryption or with public access",
+        """MATCH (b:Bucket)<-[:IN_BUCKET]-(d:Dataset)-[:FEEDS]->(t:Job)-[:PRODUCES]->(:Dataset)-[:FEEDS]->(m)
+WHERE (t:TrainingJob OR t:TuningJob) AND (m:ModelPackage OR m:Model)
+  AND (b.encryption = 'none' OR b.public_access = 'Public')
+OPTIONAL MATCH (m)--(ep:Endpoint)
+RETURN coalesce(m.group + ' v' + m.version, m.name) AS model, b.name AS bucket, b.encryption AS encryption,
+       b.public_access AS public_access, collect(DISTINCT d.uri) AS training_data,
+       collect(DISTINCT ep.name) AS endpoints
+ORDER BY model, bucket""",
+    ),
 ]

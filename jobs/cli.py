@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     inventory = sub.add_parser("inventory", help="print region -> domains -> pipelines, read from Neo4j")
     inventory.add_argument("--regions", type=_csv)
 
+    scan = sub.add_parser("scan", help="read the schemas of the S3 datasets under a prefix, and the bucket's posture")
+    scan.add_argument("uri", help="s3://bucket/prefix")
+    scan.add_argument("--region", help="the bucket's region (default: the first of LINEAGE_REGIONS, or AWS_REGION)")
+    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     sql = sub.add_parser("sql-lineage", help="print table- and column-level lineage of SQL files as JSON")
     from jobs.sql_cli import add_arguments as _sql_arguments
 
@@ -170,6 +175,9 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     app.regions()  # fail at start, not at the first scheduled run
     jobs = [ScheduledJob("sagemaker-sync", sync_trigger(settings), lambda stop: run_sync(app, stop=stop),
                          run_at_start=settings.sync_on_start)]
+    from jobs.scan import s3_scheduled_jobs
+
+    jobs += s3_scheduled_jobs(app, settings)
     from jobs.gitsync import git_scheduled_jobs
 
     jobs += git_scheduled_jobs(app, settings)
@@ -198,7 +206,9 @@ def event_ingest(app: Any) -> Any:
     from jobs.ingest import EventIngest
     from jobs.sync import SageMakerSync
 
-    s3_hooks: list[Any] = []
+    from jobs.scan import build_s3_object_hook
+
+    s3_hooks: list[Any] = [build_s3_object_hook(app)]
     from jobs.gitsync import git_push_handler
 
     git_handler = git_push_handler(app, app.settings)
@@ -296,6 +306,12 @@ def cmd_sql_lineage(args: argparse.Namespace, settings: Any) -> int:
     return run(args)
 
 
+def cmd_scan(args: argparse.Namespace, settings: Any) -> int:
+    from jobs.scan import cmd_scan as scan
+
+    return scan(args, settings)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
     from jobs.demo.run import run_demo
 
@@ -305,7 +321,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 COMMANDS = {
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
-    "sql-lineage": cmd_sql_lineage,
+    "sql-lineage": cmd_sql_lineage, "scan": cmd_scan,
 }
 
 if __name__ == "__main__":

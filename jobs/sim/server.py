@@ -107,10 +107,23 @@ def _protocol(service: str, environ: dict[str, Any]) -> str:
 
 
 class _Middleware:
-    """Counts requests per operation and answers injected faults before moto sees them."""
+    """Counts requests (and response body bytes) per operation and answers injected faults before moto sees them."""
 
-    def __init__(self, app: WsgiApp, counter: Counter[str], lock: threading.Lock) -> None:
+    def __init__(self, app: WsgiApp, counter: Counter[str], lock: threading.Lock,
+                 bytes_out: Counter[str] | None = None) -> None:
         self.app, self.counter, self.lock = app, counter, lock
+        self.bytes_out = bytes_out if bytes_out is not None else Counter()
+
+    def _counted(self, operation: str, body: Iterable[bytes]) -> Iterable[bytes]:
+        try:
+            for chunk in body:
+                with self.lock:  # counted before it is sent, so a client that has it sees it counted
+                    self.bytes_out[operation] += len(chunk)
+                yield chunk
+        finally:
+            close = getattr(body, "close", None)
+            if close:
+                close()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = b""
@@ -124,7 +137,7 @@ class _Middleware:
             self.counter[f"{call.service}.{call.operation}"] += 1
         fault = faults.REGISTRY.take(call.service, call.operation, call.params)
         if fault is None:
-            return self.app(environ, start_response)
+            return self._counted(f"{call.service}.{call.operation}", self.app(environ, start_response))
         status, headers, payload = faults.error_response(fault, call.protocol, call.service)
         start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else payload]
@@ -157,9 +170,10 @@ class SimAws:
         self.region = region
         self.account_id = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
         self._counter: Counter[str] = Counter()
+        self._bytes_out: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server = _CountingMotoServer(
-            "127.0.0.1", port or 0, lambda app: _Middleware(app, self._counter, self._lock)
+            "127.0.0.1", port or 0, lambda app: _Middleware(app, self._counter, self._lock, self._bytes_out)
         )
         self._server.start()
         host, bound_port = self._server.get_host_and_port()
@@ -169,9 +183,15 @@ class SimAws:
         with self._lock:
             return Counter(self._counter)
 
+    def bytes_out(self) -> Counter[str]:
+        """Response body bytes sent per operation (e.g. "s3.GetObject"), as the client received them."""
+        with self._lock:
+            return Counter(self._bytes_out)
+
     def reset_counts(self) -> None:
         with self._lock:
             self._counter.clear()
+            self._bytes_out.clear()
 
     def reset(self) -> None:
         """Empty every moto backend (and our state stored on them), faults and counts."""

@@ -1,0 +1,231 @@
+"""S3 datasets end to end: real objects in the moto server -> schema versions, posture and report
+metrics in a real Neo4j, through the scan CLI, the event hook, the rescan and the sync's calls."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from collector.graph import Graph
+from collector.s3.objects import ObjectRef, list_objects
+from collector.s3.service import S3Datasets
+from config import load_settings
+from graphstore.examples import EXAMPLES
+from jobs.app import App
+from jobs.cli import main, run_sync
+from jobs.scan import build_s3_object_hook, evaluation_metrics_for_execution, refresh_posture, s3_scheduled_jobs
+from jobs.scan import s3_service
+from jobs.sim import inject_fault
+from jobs.sim.account import seed_execution, seed_pipeline
+from tests.s3_data import S3ObjectEvent, parquet_bytes, rich_table
+
+LAKE = "acme-lake"
+PIPELINES = Path(__file__).resolve().parents[1] / "jobs" / "demo" / "pipelines"
+
+
+@pytest.fixture
+def app(settings_env, neo4j, sim):
+    application = App(load_settings())
+    application.writer.ensure_schema()
+    sim.client("s3").create_bucket(Bucket=LAKE)
+    yield application
+    application.close()
+
+
+def rows(driver, query, **params):
+    records, _, _ = driver.execute_query(query, params)
+    return [r.data() for r in records]
+
+
+def put(sim, key: str, body: bytes, bucket: str = LAKE) -> ObjectRef:
+    sim.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    return next(o for o in list_objects(sim.client("s3"), bucket, key) if o.key == key)
+
+
+def versions(driver, dataset: str) -> list[dict]:
+    return rows(driver, """
+        MATCH (d:Dataset {uri: $uri})-[h:HAS_SCHEMA]->(v:SchemaVersion)
+        OPTIONAL MATCH (v)-[:PREVIOUS]->(p:SchemaVersion)
+        RETURN v.version AS version, v.fingerprint AS fp, h.current AS current, v.added AS added,
+               v.removed AS removed, v.type_changed AS type_changed, v.drift AS drift, v.object AS object,
+               p.version AS previous, v.column_names AS columns, v.row_count AS rows
+        ORDER BY version""", uri=dataset)
+
+
+def test_schema_change_across_two_writes_yields_two_versions_with_the_diff(app, sim, neo4j):
+    service = s3_service(app)
+    orders = "s3://acme-lake/sales/orders/"
+    v1 = rich_table(100)
+    first = put(sim, "sales/orders/dt=2024-01-01/part-00000-a.snappy.parquet", parquet_bytes(v1))
+    service.observe_objects([first])
+    changed = v1.drop_columns(["tags"]).set_column(2, "score", pa.array([str(i) for i in range(100)]))
+    changed = changed.append_column("channel", pa.array(["web"] * 100))
+    second = put(sim, "sales/orders/dt=2024-01-02/part-00000-b.snappy.parquet", parquet_bytes(changed))
+    report = service.observe_objects([second])
+    assert report.new_versions == 1 and report.drift == 1
+    got = versions(neo4j, orders)
+    assert [(v["version"], v["current"], v["previous"]) for v in got] == [(1, False, None), (2, True, 1)]
+    assert got[1]["added"] == ["channel"] and got[1]["removed"] == ["tags"] and got[1]["drift"] is True
+    assert json.loads(got[1]["type_changed"]) == [{"name": "score", "from": "double", "to": "string"}]
+    assert got[1]["object"] == second.uri and got[1]["rows"] == 100
+    # The same schema again (a later partition): no new version.
+    third = put(sim, "sales/orders/dt=2024-01-03/part-00000-c.snappy.parquet", parquet_bytes(changed))
+    assert service.observe_objects([third]).unchanged == 1
+    # An object older than the current schema's changes nothing; one already observed is not read again.
+    stale = ObjectRef(LAKE, first.key, first.size, "older", first.modified - timedelta(days=1))
+    assert service.observe_objects([stale]).stale == 1
+    sim.reset_counts()
+    assert service.observe_objects([third]).already_seen == 1 and sim.counts()["s3.GetObject"] == 0
+    assert len(versions(neo4j, orders)) == 2
+    current = rows(neo4j, "MATCH (:Dataset {uri: $u})-[:HAS_SCHEMA {current: true}]->(v) RETURN v.version AS v",
+                   u=orders)
+    assert current == [{"v": 2}]
+    # A return to the first schema is a third version, not a loop back to the first node.
+    fourth = put(sim, "sales/orders/dt=2024-01-04/part-00000-d.snappy.parquet", parquet_bytes(v1))
+    service.observe_objects([fourth])
+    got = versions(neo4j, orders)
+    assert [v["version"] for v in got] == [1, 2, 3] and got[2]["fp"] == got[0]["fp"] and got[2]["previous"] == 2
+
+
+def test_objects_join_the_dataset_a_step_reads(app, sim, neo4j):
+    graph = Graph()  # a step that reads the prefix, as the sync writes it
+    step = graph.node("Step", "arn:aws:sagemaker:us-east-1:1:pipeline/p/Train", {"name": "Train"})
+    graph.rel("FEEDS", graph.node("Dataset", "s3://acme-lake/ml/input/"), step, {"name": "train"}, merge_on=("name",))
+    app.writer.write(graph, source="sync")
+    obj = put(sim, "ml/input/shard=1/sub/data.csv", b"a,b\n1,x\n")
+    s3_service(app).observe_objects([obj])
+    assert rows(neo4j, "MATCH (d:Dataset)-[:HAS_SCHEMA]->() RETURN d.uri AS uri") == [{"uri": "s3://acme-lake/ml/input/"}]
+
+
+def test_bucket_posture_with_settings_and_with_access_denied(app, sim, neo4j):
+    s3 = sim.client("s3")
+    s3.put_bucket_encryption(Bucket=LAKE, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/lake"}}]})
+    s3.put_bucket_versioning(Bucket=LAKE, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(Bucket=LAKE, PublicAccessBlockConfiguration=dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True))
+    s3.put_bucket_tagging(Bucket=LAKE, Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
+    s3.create_bucket(Bucket="locked-bucket")
+    s3.put_bucket_acl(Bucket="locked-bucket", ACL="public-read")
+    for operation in ("GetBucketEncryption", "GetBucketTagging"):
+        inject_fault(service="s3", operation=operation, code="AccessDenied", message="Access Denied", status=403,
+                     match=lambda p: "locked-bucket" in json.dumps(p, default=str))
+    sim.reset_counts()
+    assert refresh_posture(app, [LAKE, "locked-bucket"]) == 2
+    assert refresh_posture(app, [LAKE, "locked-bucket"]) == 0  # fresh: once per bucket per interval
+    assert sum(n for op, n in sim.counts().items() if op.startswith("s3.")) == 14
+    got = {r["b"]["name"]: r["b"] for r in rows(neo4j, "MATCH (b:Bucket) RETURN b {.*} AS b")}
+    lake, locked = got[LAKE], got["locked-bucket"]
+    assert (lake["encryption"], lake["encryption_key_id"], lake["versioning"]) == ("SSE-KMS", "alias/lake", "Enabled")
+    assert lake["public_access"] == "Blocked" and json.loads(lake["tags"]) == {"team": "data"}
+    assert lake["region"] == "us-east-1" and json.loads(lake["posture_errors"]) == {}
+    assert locked["encryption"] == "Unknown" and json.loads(locked["tags"]) == "Unknown"
+    assert locked["public_access"] == "Public" and locked["acl_public"] is True
+    assert json.loads(locked["posture_errors"]) == {"encryption": "AccessDenied: Access Denied",
+                                                    "tags": "AccessDenied: Access Denied"}
+
+
+def test_a_burst_of_10000_part_files_costs_a_bounded_number_of_reads(app, sim, neo4j, monkeypatch):
+    monkeypatch.setenv("LINEAGE_S3_SCHEMA_MIN_INTERVAL_SECONDS", "2")
+    app.settings = load_settings()
+    body = parquet_bytes(rich_table(50))
+    keys = [f"clicks/dt=2024-01-31/part-{i:05d}-x.snappy.parquet" for i in range(10_000)]
+    for key in (keys[0], keys[-1]):
+        put(sim, key, body)
+    start = datetime(2024, 1, 31, 12, tzinfo=timezone.utc)
+    events = [S3ObjectEvent(LAKE, key, "created", start + timedelta(milliseconds=i), len(body), f"etag-{i}")
+              for i, key in enumerate(keys)]
+    events.append(S3ObjectEvent(LAKE, "clicks/dt=2024-01-31/_SUCCESS", "created", start + timedelta(seconds=11)))
+    hook = build_s3_object_hook(app)
+    sim.reset_counts()
+    try:
+        for i in range(0, len(events), 10):  # as SQS delivers them: ten per receive batch
+            hook(events[i:i + 10])
+        assert hook.wait_idle(timeout=30)
+    finally:
+        hook.close()
+    reads = sim.counts()
+    assert reads["s3.GetObject"] <= 3, reads  # the leading read, the trailing one: not 10,000
+    assert reads["s3.ListObjectsV2"] == 0 and reads["s3.HeadObject"] == 0
+    dataset = rows(neo4j, "MATCH (d:Dataset {uri: 's3://acme-lake/clicks/'}) RETURN d.newest_object AS newest, "
+                          "d.schema_version AS version")
+    assert dataset == [{"newest": f"s3://{LAKE}/{keys[-1]}", "version": 1}]
+    print(f"\n10,000-object burst: {dict(sorted(reads.items()))}")
+
+
+def test_scan_cli_and_rescan_of_changed_datasets(app, sim, neo4j, capsys):
+    put(sim, "crm/customers/2024/01/31/export.csv", b"id,name\n1,a\n2,b\n")
+    put(sim, "crm/customers/2024/01/31/_SUCCESS", b"")
+    put(sim, "events/dt=2024-01-31/part-0.jsonl", b'{"id": 1}\n{"id": 2}\n')
+    put(sim, "models/m1/model.tar.gz", b"\x1f\x8b not really")
+    put(sim, "broken/part-0.parquet", b"not parquet at all")
+    handlers = logging.getLogger().handlers[:]
+    try:
+        assert main(["scan", f"s3://{LAKE}/", "--json"]) == 0
+    finally:  # main() logs to the stream capsys closes after this test
+        logging.getLogger().handlers[:] = handlers
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objects"] == 4 and summary["datasets"] == 4 and summary["new_versions"] == 2
+    assert summary["unreadable"] == 1 and summary["no_schema"] == 1 and summary["buckets_refreshed"] == 1
+    got = {r["uri"]: r for r in rows(neo4j, "MATCH (d:Dataset) RETURN d.uri AS uri, d.format AS format, "
+                                            "d.schema_status AS status, d.schema_error AS error, "
+                                            "d.scanned_objects AS objects")}
+    assert set(got) == {f"s3://{LAKE}/crm/customers/", f"s3://{LAKE}/events/", f"s3://{LAKE}/models/m1/model.tar.gz",
+                        f"s3://{LAKE}/broken/"}
+    assert got[f"s3://{LAKE}/broken/"]["status"] == "unreadable"
+    assert "not a Parquet file" in got[f"s3://{LAKE}/broken/"]["error"]
+    assert got[f"s3://{LAKE}/events/"]["format"] == "jsonl" and got[f"s3://{LAKE}/crm/customers/"]["objects"] == 1
+    # Later, one dataset's newest object changes; the rescan reads only that one.
+    put(sim, "crm/customers/2024/02/01/export.csv", b"id,name,email\n1,a,x@y\n")
+    service = s3_service(app)
+    sim.reset_counts()
+    report = service.rescan(datetime.now(timezone.utc) + timedelta(seconds=1), limit=100)
+    assert report.new_versions == 1 and report.unchanged == 3 and sim.counts()["s3.GetObject"] == 1
+    assert [v["version"] for v in versions(neo4j, f"s3://{LAKE}/crm/customers/")] == [1, 2]
+    assert {j.id for j in s3_scheduled_jobs(app, app.settings)} == {"s3-posture", "s3-rescan", "s3-evaluation-reports"}
+
+
+def test_sync_then_posture_reports_schemas_drift_and_the_example_queries(app, sim, neo4j):
+    definition = json.loads((PIPELINES / "churn-training.json").read_text())
+    s3 = sim.client("s3")
+    for bucket in ("acme-ml-data", "acme-ml-artifacts"):
+        s3.create_bucket(Bucket=bucket)
+    put(sim, "churn/raw/part-00000.csv", b"customer_id,tenure,monthly_charges,churned\n1,12,70.5,0\n2,3,99.1,1\n",
+        bucket="acme-ml-data")
+    seed_pipeline(sim, "churn-training", definition, tags={"DomainName": "ml-platform"})
+    start = datetime.now(timezone.utc) - timedelta(days=2)
+    executions = [seed_execution(sim, "churn-training", start=start + timedelta(hours=h)) for h in (0, 5)]
+    report = run_sync(app)
+    assert report.errors == []
+    # The lead's sync calls these two at its end.
+    assert refresh_posture(app, None) == 2
+    found = evaluation_metrics_for_execution(app, executions)
+    evaluate = [k for k in found if k.endswith("/EvaluateChurnModel")]
+    assert len(evaluate) == 2 and all("metrics.auc" in found[k] for k in evaluate)
+    assert evaluation_metrics_for_execution(app, executions) == {}  # checked once
+    lineage = app.views.lineage("churn-training")
+    run = next(n for n in lineage["graph"]["nodes"] if n["id"] == "EvaluateChurnModel")["run"]
+    assert 0 < run["metrics"]["metrics.auc"] < 1
+    posture = {a["bucket"]: a["s3"] for a in lineage["graph"]["artifacts"]}
+    assert posture["acme-ml-data"] == {"encryption": "none", "versioning": "Disabled", "publicAccess": "NotPublic",
+                                       "tags": {}}
+    # The raw data the pipeline reads gets its schema; then a new file drops a column.
+    service: S3Datasets = s3_service(app)
+    service.scan("acme-ml-data", "churn/")
+    put(sim, "churn/raw/part-00001.csv", b"customer_id,tenure,churned\n3,7,0\n", bucket="acme-ml-data")
+    service.observe_objects(list_objects(s3, "acme-ml-data", "churn/raw/part-00001.csv"))
+    raw = versions(neo4j, "s3://acme-ml-data/churn/raw/")
+    assert [v["version"] for v in raw] == [1, 2] and raw[1]["removed"] == ["monthly_charges"]
+    results = {}
+    for example in EXAMPLES:
+        results[example.title] = [r.data() for r in neo4j.execute_query(example.cypher, example.params).records]
+    history = next(v for k, v in results.items() if k.startswith("Schema history"))
+    assert [r["version"] for r in history] == [2, 1]
+    drifted = next(v for k, v in results.items() if k.startswith("Training data whose schema drifted"))
+    assert {r["dataset"] for r in drifted} == {"s3://acme-ml-data/churn/raw/"}
+    exposed = next(v for k, v in results.items() if k.startswith("Models trained on data in a bucket"))
+    assert exposed and all(r["encryption"] == "none" for r in exposed)
