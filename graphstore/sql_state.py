@@ -8,7 +8,8 @@ from typing import Any, Iterable
 
 from neo4j import Driver
 
-# Lineage edges that a SQL file defines carry `file` (the SqlFile key) and `blob` (the content version).
+# Lineage edges that a SQL file defines carry `file` (the SqlFile key) and `parsed_at` (the head sha
+# of the sync that parsed the file): a later parse retires the edges it did not write again.
 _FILE_EDGES = ("FEEDS", "STORED_AT")
 
 
@@ -16,6 +17,7 @@ _FILE_EDGES = ("FEEDS", "STORED_AT")
 class RepoState:
     head: str | None = None
     files: dict[str, str] = field(default_factory=dict)  # path -> blob sha of current (not retired) files
+    commits: dict[str, str] = field(default_factory=dict)  # path -> the last commit that changed it
 
 
 class SqlState:
@@ -35,24 +37,34 @@ class SqlState:
         rows = self._read(
             "OPTIONAL MATCH (r:Repo {url: $url}) "
             "OPTIONAL MATCH (f:SqlFile {repo: $url}) WHERE coalesce(f.retired, false) = false AND f.blob IS NOT NULL "
-            "RETURN r.head AS head, collect([f.path, f.blob]) AS files", url=url)
+            "RETURN r.head AS head, collect([f.path, f.blob, f.commit]) AS files", url=url)
         row = rows[0] if rows else {}
-        return RepoState(row.get("head"), {p: b for p, b in row.get("files") or [] if p is not None})
+        files = [f for f in row.get("files") or [] if f[0] is not None]
+        return RepoState(row.get("head"), {p: b for p, b, _ in files}, {p: c for p, _, c in files if c})
+
+    def files_reading(self, url: str, tables: Iterable[str]) -> list[str]:
+        """Paths of current files of a repository that read any of these tables."""
+        names = sorted(set(tables))
+        if not names:
+            return []
+        return [r["path"] for r in self._read(
+            "MATCH (f:SqlFile {repo: $url})-[:READS]->(t:Table) WHERE t.name IN $names "
+            "AND coalesce(f.retired, false) = false RETURN DISTINCT f.path AS path", url=url, names=names)]
 
     def retire_file_edges(self, versions: Iterable[tuple[str, str | None]]) -> int:
-        """Delete edges of these files that an older version defined; blob None: the file is gone, all go."""
-        rows = [{"key": key, "blob": blob} for key, blob in versions]
+        """Delete edges of these files not written by the parse at `parsed_at`; None: the file is gone."""
+        rows = [{"key": key, "parsed": parsed} for key, parsed in versions]
         if not rows:
             return 0
         deleted = 0
         for rel_type in _FILE_EDGES:
             deleted += self._write(
                 f"UNWIND $rows AS row MATCH ()-[r:{rel_type}]->() WHERE r.file = row.key "
-                "AND (row.blob IS NULL OR coalesce(r.blob, '') <> row.blob) "
+                "AND (row.parsed IS NULL OR coalesce(r.parsed_at, '') <> row.parsed) "
                 "DELETE r RETURN count(r) AS n", rows=rows)[0]["n"]
         deleted += self._write(
             "UNWIND $rows AS row MATCH (:SqlFile {key: row.key})-[r:DEFINES|READS]->() "
-            "WHERE row.blob IS NULL OR coalesce(r.blob, '') <> row.blob "
+            "WHERE row.parsed IS NULL OR coalesce(r.parsed_at, '') <> row.parsed "
             "DELETE r RETURN count(r) AS n", rows=rows)[0]["n"]
         return deleted
 
@@ -69,10 +81,10 @@ class SqlState:
                 "OPTIONAL MATCH (t)-[:STORED_AT]->(:Dataset)-[:HAS_SCHEMA {current: true}]->(s:SchemaVersion) "
                 "WITH t, head(collect(s.columns)) AS stored "
                 "OPTIONAL MATCH (c:Column {table: t.name}) "
-                "RETURN t.name AS table, stored, collect(c.name) AS columns", names=names or []):
-            columns = _decode_columns(row.get("stored"))
-            for name in row.get("columns") or []:
-                columns.setdefault(name, "")
+                "RETURN t.name AS table, t.columns AS defined, stored, collect(c.name) AS seen", names=names or []):
+            # The columns SQL created the table with; else the stored data's schema; else columns seen in lineage.
+            columns = {c: "" for c in row.get("defined") or []} or _decode_columns(row.get("stored")) \
+                or {c: "" for c in row.get("seen") or []}
             if columns:
                 out[row["table"]] = columns
         return out

@@ -177,15 +177,20 @@ class GitSqlSync:
             report.commits = len(commits)
             graph = commits_graph(config, commits)
             texts = {p: mirror.read_blob(current[p]) for p in changed}
+            lineages = self._extract(config, changed, texts)
+            # Unchanged files that read what changed files write are parsed again: a `SELECT *` over a
+            # model whose columns changed resolves to the new columns.
+            written = {t for lineage in lineages.values() for s in lineage.statements for t in s.targets}
+            dependents = sorted(set(self.state.files_reading(config.key_url, written)) & set(current) - set(changed))
+            if dependents:
+                texts.update({p: mirror.read_blob(current[p]) for p in dependents})
+                lineages = self._extract(config, changed + dependents, texts)
         finally:
             mirror.close()
-        last_commit = _last_commits(commits)
-        lineages = extract_sources([SqlSource(p, texts[p]) for p in changed], config.dialect,
-                                   budget_seconds=self.options.budget_seconds,
-                                   schema_for=self.state.table_columns)
+        last_commit = {**stored.commits, **_last_commits(commits)}
         tables: set[str] = set()
-        for path, lineage in zip(changed, lineages):
-            graph.update(file_graph(config, path, current[path], last_commit.get(path, head), lineage))
+        for path, lineage in lineages.items():
+            graph.update(file_graph(config, path, current[path], last_commit.get(path, head), lineage, head))
             report.statements += len(lineage.statements)
             report.statement_errors += len(lineage.errors)
             tables.update(t for s in lineage.statements for t in s.sources + s.targets if "://" not in t)
@@ -196,14 +201,19 @@ class GitSqlSync:
         locations = self.locations(config, tables)
         report.locations = len(locations.rels)
         graph.update(locations)
-        report.files_parsed, report.files_removed = len(changed), len(removed)
+        report.files_parsed, report.files_removed = len(lineages), len(removed)
         self.writer.write(graph, source="git")
         report.edges_retired = self.state.retire_file_edges(
-            [(file_key(config.key_url, p), current[p]) for p in changed]
+            [(file_key(config.key_url, p), head) for p in lineages]
             + [(file_key(config.key_url, p), None) for p in removed])
         head_graph = Graph()
         repo_node(head_graph, config, head)
         self.writer.write(head_graph, source="git")  # last: a failure before this redoes the sync
+
+    def _extract(self, config: GitRepoConfig, paths: list[str], texts: dict[str, str]) -> dict[str, Any]:
+        results = extract_sources([SqlSource(p, texts[p]) for p in paths], config.dialect,
+                                  budget_seconds=self.options.budget_seconds, schema_for=self.state.table_columns)
+        return dict(zip(paths, results))
 
     # --- edges -------------------------------------------------------------------------------------
 

@@ -124,10 +124,11 @@ def test_commits_add_modify_rename_delete_and_force_push(remote, settings_env, n
     assert rows(neo4j, "MATCH (f:SqlFile)-[:DEFINES]->(t:Table) RETURN f.path AS p, t.name AS t ORDER BY p") == [
         {"p": "models/customers.sql", "t": "mart.customer_totals"}, {"p": "models/stg_orders.sql", "t": "stg.orders"}]
 
-    # Modify: only the changed file is parsed; the edges its old version defined are retired.
+    # Modify: the changed file is parsed (and customers.sql, which reads stg.orders, again); the edges
+    # the old version defined are retired.
     c2 = remote.commit("Read orders v2", {"models/stg_orders.sql": STG_V2})
     second = syncer.sync_repo(app.settings.git_repos[0])
-    assert (second.files_parsed, second.files_unchanged, second.commits) == (1, 1, 1)
+    assert (second.files_parsed, second.files_unchanged, second.commits) == (2, 1, 1)
     assert ("raw.orders", "stg.orders") not in feeds(neo4j) and ("raw.orders_v2", "stg.orders") in feeds(neo4j)
     assert ("raw.orders.amount", "stg.orders.amount") not in column_feeds(neo4j)
     assert rows(neo4j, "MATCH (f:SqlFile {path: 'models/stg_orders.sql'}) RETURN f.commit AS c")[0]["c"] == c2
@@ -333,3 +334,25 @@ def test_a_push_event_through_the_sqs_consumer_updates_lineage(remote, settings_
     assert rows(neo4j, "MATCH (r:Repo) RETURN r.head AS head") == [{"head": c2}]
     assert sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_select_star_follows_column_changes_upstream(remote, settings_env, neo4j, monkeypatch, tmp_path, apps):
+    remote.commit("Add", {"models/stg.sql": "CREATE TABLE stg AS SELECT id, v FROM raw",
+                          "models/mart.sql": "CREATE TABLE mart AS SELECT * FROM stg"})
+    app = make_app(monkeypatch, tmp_path, [{"url": remote.url, "dialect": "duckdb"}])
+    apps.append(app)
+    syncer = git_sql_sync(app, app.settings)
+    syncer.sync_repo(app.settings.git_repos[0])
+    assert {("stg.id", "mart.id"), ("stg.v", "mart.v")} <= column_feeds(neo4j)
+    # Only the upstream model changes: the file reading it with * is parsed again.
+    remote.commit("Rename v to w", {"models/stg.sql": "CREATE TABLE stg AS SELECT id, w FROM raw"})
+    report = syncer.sync_repo(app.settings.git_repos[0])
+    assert report.files_parsed == 2 and report.files_unchanged == 1
+    assert column_feeds(neo4j) == {("raw.id", "stg.id"), ("raw.w", "stg.w"), ("stg.id", "mart.id"),
+                                   ("stg.w", "mart.w")}
+    # Only the downstream model changes: the upstream columns come from the graph.
+    remote.commit("Add a constant", {"models/mart.sql": "CREATE TABLE mart AS SELECT *, 1 AS one FROM stg"})
+    report = syncer.sync_repo(app.settings.git_repos[0])
+    assert report.files_parsed == 1
+    assert {("stg.id", "mart.id"), ("stg.w", "mart.w")} <= column_feeds(neo4j)
+    assert rows(neo4j, "MATCH (t:Table {name: 'mart'}) RETURN t.columns AS c") == [{"c": ["id", "w", "one"]}]

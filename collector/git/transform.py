@@ -40,13 +40,16 @@ def commits_graph(config: GitRepoConfig, commits: Iterable[CommitInfo]) -> Graph
     return graph
 
 
-def file_graph(config: GitRepoConfig, path: str, blob: str, commit: str | None, lineage: FileLineage) -> Graph:
-    """One SQL file at the branch head: the SqlFile node and its lineage edges (versioned by blob)."""
+def file_graph(config: GitRepoConfig, path: str, blob: str, commit: str | None, lineage: FileLineage,
+               parsed_at: str) -> Graph:
+    """One SQL file at the branch head: the SqlFile node and its lineage edges, marked with the head
+    they were parsed at (`parsed_at`) so that edges of an earlier parse can be retired."""
     key = file_key(config.key_url, path)
     graph = sql_file_graph(lineage, key, commit=commit, dialect=config.dialect)
     for rel in graph.rels.values():
         if "file" in rel.props:
             rel.props["blob"] = blob
+            rel.props["parsed_at"] = parsed_at
     errors = lineage.errors
     graph.node("SqlFile", key, {
         "path": path, "repo": config.key_url, "blob": blob, "commit": commit, "dialect": config.dialect,

@@ -183,7 +183,7 @@ def finish(prepared: Prepared, schema: Schema, column_lineage: bool = True,
             lineage.targets = [t.name for t in analysis.targets]
             lineage.temporary = [t.name for t in analysis.targets if t.temporary]
             lineage.locations = {t.name: t.location for t in analysis.targets if t.location}
-            _update_schema(analysis, schema)
+            _update_schema(analysis, schema, lineage)
             parts = analysis.column_parts or ([(analysis.targets[0], analysis.query)]
                                               if analysis.query is not None and analysis.targets else [])
             for target, query in parts if column_lineage and statement.tree is not None else []:
@@ -199,12 +199,15 @@ def finish(prepared: Prepared, schema: Schema, column_lineage: bool = True,
     return result
 
 
-def _update_schema(analysis: Analysis, schema: Schema) -> None:
+def _update_schema(analysis: Analysis, schema: Schema, lineage: StatementLineage) -> None:
     for target in analysis.targets:
         if target.defined_columns:
             schema[target.name] = {c: "" for c in target.defined_columns}
         elif analysis.like and schema.get(analysis.like):
             schema[target.name] = dict(schema[analysis.like])
+        else:
+            continue
+        lineage.defines[target.name] = list(schema[target.name])
 
 
 def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, query: exp.Expression,
@@ -231,6 +234,7 @@ def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, quer
     lineage.unresolved += found.unresolved
     if analysis.kind in CREATES and not any(n.endswith("*") for n in names):
         schema[target.name] = {n: "" for n in names}
+        lineage.defines[target.name] = list(names)
 
 
 def _file_view(result: FileLineage) -> None:

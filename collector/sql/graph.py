@@ -58,10 +58,15 @@ def sql_file_graph(lineage: FileLineage, file_key: str, commit: str | None = Non
         start, end = _endpoint(graph, source, False), _endpoint(graph, target, True)
         if start and end and start != end:
             graph.rel("FEEDS", start, end, {**base, **props}, merge_on=("file",))
+    defined: dict[str, list[str]] = {}
+    for statement in lineage.statements:
+        defined.update({t: c for t, c in statement.defines.items() if t not in temporary})
     for table in written:
         ref = _endpoint(graph, table, True)
         if ref and ref[0] == "Table":
             graph.rel("DEFINES", file_ref, ref, base)
+            if table in defined:  # the columns as this file creates the table (read back as a schema)
+                graph.node("Table", table, {"columns": defined[table], "columns_from": file_key})
     for table in lineage.sources:
         if table in temporary:
             continue

@@ -26,6 +26,7 @@ class StatementLineage:
     temporary: list[str] = field(default_factory=list)  # targets that live only in the session
     locations: dict[str, str] = field(default_factory=dict)  # table -> storage location given in the SQL
     unresolved: list[str] = field(default_factory=list)  # columns whose source tables are unknown
+    defines: dict[str, list[str]] = field(default_factory=dict)  # table -> the columns this statement gives it
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
