@@ -83,18 +83,23 @@ def refresh_posture(app: Any, buckets: list[str] | None = None, *, force: bool =
     return service.posture.ensure(buckets, source="posture", force=force)
 
 
-def evaluation_metrics_for_execution(app: Any, execution_arn: str | list[str],
-                                     service: S3Datasets | None = None) -> dict[str, dict[str, float]]:
-    """Read evaluation.json / report.json / metrics.json written by the execution's finished step runs
-    and merge their numbers into StepRun.metrics. Returns step run key -> metrics found."""
+def evaluation_metrics_for_execution(app: Any, execution_arn: str | list[str] | None,
+                                     service: S3Datasets | None = None,
+                                     max_step_runs: int = 10 * REPORT_BATCH) -> dict[str, dict[str, float]]:
+    """Read evaluation.json / report.json / metrics.json written by the finished step runs of these
+    executions (None: of any execution, at most `max_step_runs` per call) and merge their numbers into
+    StepRun.metrics. Each step run is checked once. Returns step run key -> metrics found."""
     service = service or s3_service(app)
-    arns = [execution_arn] if isinstance(execution_arn, str) else list(execution_arn)
+    arns = [execution_arn] if isinstance(execution_arn, str) else (list(execution_arn) if execution_arn else None)
     found: dict[str, dict[str, float]] = {}
-    while True:
+    checked = 0
+    while checked < max_step_runs:
         candidates = service.state.report_candidates(arns, REPORT_BATCH)
         if not candidates:
-            return found
+            break
         found.update(service.reports.attach_candidates(candidates))
+        checked += len(candidates)
+    return found
 
 
 # --- scheduled jobs --------------------------------------------------------------------------------
@@ -120,12 +125,7 @@ def s3_scheduled_jobs(app: Any, settings: Settings) -> list[Any]:
         log.info("s3 datasets rescanned", extra={"fields": _log_fields(report)})
 
     def reports(stop: threading.Event) -> None:
-        found: dict[str, Any] = {}
-        for _ in range(10):  # bounded per run; the next run continues
-            candidates = service.state.report_candidates(None, REPORT_BATCH)
-            if not candidates or stop.is_set():
-                break
-            found.update(service.reports.attach_candidates(candidates))
+        found = evaluation_metrics_for_execution(app, None, service=service)
         log.info("evaluation reports read", extra={"fields": {"step_runs_with_metrics": len(found)}})
 
     refresh_check = min(settings.s3_posture_refresh_seconds, 900)

@@ -229,3 +229,13 @@ def test_sync_then_posture_reports_schemas_drift_and_the_example_queries(app, si
     assert {r["dataset"] for r in drifted} == {"s3://acme-ml-data/churn/raw/"}
     exposed = next(v for k, v in results.items() if k.startswith("Models trained on data in a bucket"))
     assert exposed and all(r["encryption"] == "none" for r in exposed)
+
+
+def test_scan_of_a_bucket_it_may_not_list_says_why(app, sim, capsys):
+    inject_fault(service="s3", operation="ListObjectsV2", code="AccessDenied", message="Access Denied", status=403)
+    handlers = logging.getLogger().handlers[:]
+    try:
+        assert main(["scan", f"s3://{LAKE}/private/"]) == 1
+    finally:
+        logging.getLogger().handlers[:] = handlers
+    assert f"error: cannot list s3://{LAKE}/private/: AccessDenied: Access Denied" in capsys.readouterr().out

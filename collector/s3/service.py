@@ -147,11 +147,17 @@ class S3Datasets:
         root = f"s3://{bucket}/{prefix}"
         self.posture.ensure({bucket}, report, source="scan", force=True)
         objects: list[ObjectRef] = []
-        for listed, obj in enumerate(list_objects(self.client(bucket), bucket, prefix), 1):
-            if not is_marker(obj.key, self.rules):
-                objects.append(obj)
-            if progress and listed % 1000 == 0:
-                progress(f"listing {root}: {listed:,} objects")
+        try:
+            for listed, obj in enumerate(list_objects(self.client(bucket), bucket, prefix), 1):
+                if not is_marker(obj.key, self.rules):
+                    objects.append(obj)
+                if progress and listed % 1000 == 0:
+                    progress(f"listing {root}: {listed:,} objects")
+        except (ClientError, BotoCoreError) as exc:
+            report.errors.append(f"cannot list {root}: {error_reason(exc)}")
+            log.error(report.errors[-1])
+            if not objects:
+                return report
         report.objects = len(objects)
         groups = self.resolve(objects)
         extra = {ds: {"scanned_objects": len(objs), "scanned_bytes": sum(o.size or 0 for o in objs)}
