@@ -83,6 +83,9 @@ TABLE_CASES = [
     ("tsql", "DELETE t FROM dbo.tbl t JOIN dbo.src s ON t.id = s.id", {"dbo.src"}, {"dbo.tbl"}),
     ("oracle", "CREATE GLOBAL TEMPORARY TABLE gtt ON COMMIT PRESERVE ROWS AS SELECT a FROM s", {"S"}, {"GTT"}),
     ("postgres", "CREATE MATERIALIZED VIEW mv AS SELECT a FROM s", {"s"}, {"mv"}),
+    ("spark", "CREATE TABLE t AS SELECT * FROM parquet.`s3://b/events/`", {"s3://b/events/"}, {"t"}),
+    ("snowflake", "CREATE TABLE t AS SELECT $1:id::INT AS id FROM @raw_stage/events", {"@raw_stage/events"}, {"T"}),
+    ("bigquery", "CREATE TABLE d.t AS SELECT * EXCEPT (secret) FROM d.s", {"d.s"}, {"d.t"}),
 ]
 
 

@@ -87,8 +87,14 @@ def location_of(node: exp.Expression | None) -> str | None:
         return None
     if isinstance(node, exp.Directory):
         node = node.this
-    if isinstance(node, exp.Table) and isinstance(node.this, exp.Literal):
-        node = node.this
+    if isinstance(node, exp.Table):
+        if isinstance(node.this, exp.Var) and node.this.name.startswith("@"):
+            return node.this.name  # a Snowflake stage
+        if isinstance(node.this, exp.Identifier) and node.this.quoted and \
+                ("://" in node.this.name or node.this.name.startswith("/")):
+            return node.this.name  # Spark/Databricks path tables: parquet.`s3://...`, delta.`/mnt/...`
+        if isinstance(node.this, exp.Literal):
+            node = node.this
     if isinstance(node, exp.Literal) and node.is_string:
         value = node.name.strip()
         return value or None
