@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from collector.git.config import GitRepoConfig, canonical, redact, with_credentials
+from collector.git.config import GitRepoConfig, canonical, redact
 from collector.git.repo import CommitInfo, GitError, Mirror
 from collector.git.steps import step_sql_links
 from collector.git.transform import commits_graph, file_graph, file_key, repo_node, retired_file_graph
@@ -157,7 +157,7 @@ class GitSqlSync:
     def _sync(self, config: GitRepoConfig, report: RepoReport, forced: bool) -> None:
         mirror = Mirror(self.options.cache_dir, config.key_url, self.options.timeout)
         try:
-            head = mirror.fetch(config.branch, self.fetch_url(config))
+            head = mirror.fetch(config.branch, self.credentials(config))
             stored = self.state.repo(config.key_url)
             report.head, report.previous = head, stored.head
             known = mirror.has_commit(stored.head)
@@ -217,8 +217,8 @@ class GitSqlSync:
 
     # --- edges -------------------------------------------------------------------------------------
 
-    def fetch_url(self, config: GitRepoConfig) -> str:
-        """The URL with credentials from the environment or Secrets Manager (only for git's command line)."""
+    def credentials(self, config: GitRepoConfig) -> tuple[str, str] | None:
+        """(user, token) from the environment or Secrets Manager; None for a repository without any."""
         secret: str | None = None
         if config.credentials_env:
             secret = os.environ.get(config.credentials_env)
@@ -228,9 +228,8 @@ class GitSqlSync:
         elif config.secret_arn:
             secret = self._secret(config)
         if not secret:
-            return config.url
-        username, token = _user_and_token(secret, config)
-        return with_credentials(config.url, username, token)
+            return None
+        return _user_and_token(secret, config)
 
     def _secret(self, config: GitRepoConfig) -> str:
         if self.aws is None:

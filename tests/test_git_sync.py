@@ -233,13 +233,13 @@ def test_credentials_from_a_secrets_manager_secret(settings_env, sim, neo4j):
     try:
         syncer = GitSqlSync([], app.writer, SqlState(app.driver), SyncOptions("/tmp/unused"), aws=app.aws)
         config = GitRepoConfig(url="https://github.com/acme/analytics.git", secret_arn=arn)
-        assert syncer.fetch_url(config) == "https://bot:t0k%2Fen@github.com/acme/analytics.git"
+        assert syncer.credentials(config) == ("bot", "t0k/en")
         gitlab = GitRepoConfig(url="https://gitlab.com/acme/sql.git", secret_arn=plain)
-        assert syncer.fetch_url(gitlab) == "https://oauth2:glpat-xyz@gitlab.com/acme/sql.git"
+        assert syncer.credentials(gitlab) == ("oauth2", "glpat-xyz")
         missing = GitRepoConfig(url="https://github.com/acme/x.git",
                                 secret_arn=arn.replace("git/analytics", "git/none"))
         with pytest.raises(Exception, match="could not be read"):
-            syncer.fetch_url(missing)
+            syncer.credentials(missing)
     finally:
         app.close()
 
@@ -356,3 +356,70 @@ def test_select_star_follows_column_changes_upstream(remote, settings_env, neo4j
     assert report.files_parsed == 1
     assert {("stg.id", "mart.id"), ("stg.w", "mart.w")} <= column_feeds(neo4j)
     assert rows(neo4j, "MATCH (t:Table {name: 'mart'}) RETURN t.columns AS c") == [{"c": ["id", "w", "one"]}]
+
+
+class GitHttpServer:
+    """git's smart HTTP protocol (git http-backend) behind Basic authentication, on 127.0.0.1."""
+
+    def __init__(self, root: Path, user: str, token: str) -> None:
+        import base64
+        import subprocess
+        import threading
+        from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+        expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+        self.requests: list[str] = []
+
+        def app(environ, start_response):
+            self.requests.append(environ.get("HTTP_AUTHORIZATION", ""))
+            if environ.get("HTTP_AUTHORIZATION") != expected:
+                start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')])
+                return [b"unauthorized"]
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            cgi = {"GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1", "PATH": "/usr/bin:/bin",
+                   "PATH_INFO": environ.get("PATH_INFO", ""), "QUERY_STRING": environ.get("QUERY_STRING", ""),
+                   "REQUEST_METHOD": environ["REQUEST_METHOD"], "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""),
+                   "CONTENT_LENGTH": str(len(body)), "GIT_PROTOCOL": environ.get("HTTP_GIT_PROTOCOL", ""),
+                   "REMOTE_USER": user, "REMOTE_ADDR": "127.0.0.1"}
+            out = subprocess.run(["git", "http-backend"], input=body, env=cgi, capture_output=True,
+                                 timeout=30).stdout
+            head, _, payload = out.partition(b"\r\n\r\n")
+            headers = [tuple(line.split(": ", 1)) for line in head.decode().split("\r\n") if ": " in line]
+            status = next((v for k, v in headers if k.lower() == "status"), "200 OK")
+            start_response(status, [(k, v) for k, v in headers if k.lower() != "status"])
+            return [payload]
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        self.server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_credentials_reach_git_as_a_header_and_bad_ones_fail_clearly(remote, settings_env, neo4j, monkeypatch,
+                                                                    tmp_path, apps):
+    remote.commit("Add", {"models/stg_orders.sql": STG})
+    server = GitHttpServer(remote.bare_path.parent, "bot", "right-t0ken")
+    try:
+        url = f"{server.url}/remote.git"
+        app = make_app(monkeypatch, tmp_path, [
+            {"url": url, "name": "good", "dialect": "spark", "credentials_env": "GOOD_TOKEN", "username": "bot"},
+            {"url": url, "name": "bad", "branch": "main", "credentials_env": "BAD_TOKEN", "username": "bot",
+             "paths": ["nothing/*.sql"]},
+        ], GOOD_TOKEN="right-t0ken", BAD_TOKEN="wrong-t0ken")
+        apps.append(app)
+        good, bad = git_sql_sync(app, app.settings).run()
+        assert good.error is None and feeds(neo4j) == {("raw.orders", "stg.orders")}
+        assert bad.error and "git fetch failed" in bad.error and "wrong-t0ken" not in bad.error
+        assert all("t0ken" not in str(v) for r in rows(neo4j, "MATCH (n) RETURN properties(n) AS p") for v in r["p"].values())
+        assert any(h.startswith("Basic ") for h in server.requests)
+    finally:
+        server.close()

@@ -2,6 +2,7 @@
 so credentials are never written to disk; file listings, blobs and commit history read from it."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -48,20 +49,28 @@ class Mirror:
                 self._repo = git.Repo.init(self.path, bare=True)
         return self._repo
 
-    def _git(self, *args: str, **kwargs: object) -> str:
+    def _git(self, *args: str, env: dict[str, str] | None = None, **kwargs: object) -> str:
         try:
-            return self.repo.git.execute(["git", *args], env=_GIT_ENV, kill_after_timeout=self.timeout,
-                                         **kwargs)  # type: ignore[call-overload]
+            return self.repo.git.execute(["git", *args], env={**_GIT_ENV, **(env or {})},
+                                         kill_after_timeout=self.timeout, **kwargs)  # type: ignore[call-overload]
         except git.GitCommandError as exc:
             detail = (exc.stderr or exc.stdout or "").strip().replace("\n", " ")
             raise GitError(redact(f"git {args[0]} failed ({exc.status}): {detail[:500]}")) from None
         except (OSError, ValueError) as exc:
             raise GitError(redact(f"git {args[0]} failed: {exc}")) from None
 
-    def fetch(self, branch: str, fetch_url: str | None = None) -> str:
-        """Fetch one branch (forced: a force-push moves it anywhere) and return its head sha."""
+    def fetch(self, branch: str, credentials: tuple[str, str] | None = None) -> str:
+        """Fetch one branch (forced: a force-push moves it anywhere) and return its head sha.
+
+        Credentials travel as an HTTP Authorization header in git's environment (GIT_CONFIG_*), never on
+        its command line (which other users of the machine can read) nor in the mirror's config."""
         ref = f"refs/remotes/origin/{branch}"
-        self._git("fetch", "--quiet", "--no-tags", "--prune", fetch_url or self.url, f"+refs/heads/{branch}:{ref}")
+        env = None
+        if credentials:
+            basic = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+            env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
+                   "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+        self._git("fetch", "--quiet", "--no-tags", "--prune", self.url, f"+refs/heads/{branch}:{ref}", env=env)
         return self.rev(ref)
 
     def rev(self, ref: str) -> str:
