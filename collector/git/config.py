@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,15 +35,6 @@ def canonical(url: str) -> str:
         host, path = (parts.hostname or ""), parts.path
     path = path.strip("/").removesuffix(".git")
     return f"{host.lower()}/{path}"
-
-
-def with_credentials(url: str, username: str, secret: str) -> str:
-    """https URL carrying credentials (only ever passed to git on its command line, never stored)."""
-    parts = urlsplit(strip_credentials(url))
-    if parts.scheme not in ("http", "https"):
-        return url
-    netloc = f"{quote(username, safe='')}:{quote(secret, safe='')}@{parts.netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 class GitRepoConfig(BaseModel):
