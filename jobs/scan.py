@@ -128,12 +128,12 @@ def s3_scheduled_jobs(app: Any, settings: Settings) -> list[Any]:
         found = evaluation_metrics_for_execution(app, None, service=service)
         log.info("evaluation reports read", extra={"fields": {"step_runs_with_metrics": len(found)}})
 
-    refresh_check = min(settings.s3_posture_refresh_seconds, 900)
+    # Frequent checks are cheap (one graph query when nothing is due); the intervals in the settings
+    # decide how often a bucket or dataset is actually fetched again.
     return [
-        ScheduledJob("s3-posture", every(refresh_check), posture, run_at_start=True),
-        ScheduledJob("s3-rescan", every(max(60, settings.s3_rescan_interval_seconds // 4)), rescan,
-                     run_at_start=False),
-        ScheduledJob("s3-evaluation-reports", every(300), reports, run_at_start=False),
+        ScheduledJob("s3-posture", every(min(settings.s3_posture_refresh_seconds, 900)), posture),
+        ScheduledJob("s3-rescan", every(min(300, max(60, settings.s3_rescan_interval_seconds // 4))), rescan),
+        ScheduledJob("s3-evaluation-reports", every(300), reports),
     ]
 
 

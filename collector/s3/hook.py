@@ -48,8 +48,10 @@ class S3EventHook:
                                 getattr(event, "sequencer", None))
                 self.throttle.offer(folder_dataset(obj.bucket, obj.key, self.rules),
                                     sibling_identity(obj.bucket, obj.key, self.rules), obj)
+            pending = bool(self.throttle.pending)
             self._cond.notify_all()
-        self._start()
+        if pending:
+            self._start()
 
     def _start(self) -> None:
         if self._thread is None and not self._closed.is_set():
