@@ -31,7 +31,6 @@ from graphstore.sql_state import SqlState
 
 log = logging.getLogger("lineage.git")
 
-ZERO_SHA = "0" * 40
 HISTORY_LIMIT = 200  # commits recorded per sync (the first sync of a long history records the newest)
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()

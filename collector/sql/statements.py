@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from collector.sql.names import Namer, location_of
 
@@ -378,6 +377,3 @@ def _command(statement: exp.Command, namer: Namer) -> Analysis:
                             read_tables(query, namer, ctes), query)
     return Analysis("command")
 
-
-def dialect_name(dialect: Dialect) -> str:
-    return type(dialect).__name__.lower()
