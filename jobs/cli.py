@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jobs.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_format)
+    from jobs.scan import configure_dataset_rules
+
+    configure_dataset_rules(settings)  # the sync and the S3 work fold object keys into datasets alike
     handler = COMMANDS[args.command]
     try:
         return handler(args, settings)
@@ -128,8 +131,23 @@ def run_sync(app: Any, regions: list[str] | None = None, pipelines: list[str] | 
                            executions=app.settings.executions_per_pipeline if executions is None else executions,
                            workers=app.settings.sync_workers, progress=progress, stop=stop)
     report = syncer.run(app.regions(regions), pipelines or app.settings.pipelines)
+    if not (stop and stop.is_set()):
+        enrich_datasets(app)
+        report.aws_calls.update(app.aws.reset_counts())
     log.info("sync finished", extra={"fields": {k: v for k, v in report.as_dict().items() if k != "errors"}})
     return report
+
+
+def enrich_datasets(app: Any) -> None:
+    """After a sync: posture of buckets not fetched recently, and metrics from finished steps' reports."""
+    from jobs.scan import evaluation_metrics_for_execution, refresh_posture, s3_service
+
+    try:
+        service = s3_service(app)
+        refresh_posture(app, service=service)
+        evaluation_metrics_for_execution(app, None, service=service)
+    except Exception:  # S3 enrichment must not undo a sync that succeeded
+        log.exception("S3 enrichment after the sync failed; the scheduled S3 jobs will retry")
 
 
 def cmd_sync(args: argparse.Namespace, settings: Any) -> int:

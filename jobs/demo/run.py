@@ -67,6 +67,10 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         try:
             app.writer.ensure_schema()
             report = run_sync(app, progress=None)
+            from collector.s3.service import utcnow
+            from jobs.scan import s3_service
+
+            s3_service(app).rescan(utcnow(), 10_000)  # schemas of the datasets the demo's steps touch
             print("\n" + format_summary(report.as_dict()))
             with app.driver.session(database=demo_settings.neo4j_database) as session:
                 counts = session.run(
