@@ -382,7 +382,8 @@ class Consumer:
                 continue
             attributes = dict(h.message.attributes)
             if len(attributes) < 10:  # SQS allows 10 message attributes
-                attributes[ERROR_ATTRIBUTE] = {"DataType": "String", "StringValue": (h.error or "unparseable")[:1000]}
+                attributes[ERROR_ATTRIBUTE] = {"DataType": "String", "StringValue":
+                                               f"{(h.error or 'unparseable')[:900]}; message {h.message.message_id}"}
             try:
                 # one by one: a batch of large bodies could exceed SendMessageBatch's total size
                 self.sqs(target).send_message(QueueUrl=target, MessageBody=h.message.body or " ",

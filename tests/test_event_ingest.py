@@ -9,9 +9,10 @@ import pytest
 
 from config import load_settings
 from jobs.app import App
-from jobs.cli import event_ingest, run_sync
+from jobs.cli import run_sync
 from jobs.ingest import FAILED, OK, POISON, EventIngest, Message
 from jobs.sim import inject_fault
+from jobs.sync import SageMakerSync
 from jobs.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import counts, dump
@@ -32,10 +33,9 @@ def app(settings_env, neo4j):
 
 
 def make_ingest(app: App, **kwargs) -> EventIngest:
-    ingest = event_ingest(app)  # the wiring the CLI uses
-    for name, value in kwargs.items():
-        setattr(ingest, name, value)
-    return ingest
+    """The event path as the CLI builds it, minus the hooks other issues register (tested with them)."""
+    return EventIngest(app.writer, sync=SageMakerSync(app.aws, app.writer, app.state, executions=0), aws=app.aws,
+                       **kwargs)
 
 
 def messages(events: list, prefix: str = "m") -> list[Message]:

@@ -31,7 +31,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from werkzeug.serving import make_server
 
-from jobs.sim import faults, moto_sagemaker
+from jobs.sim import faults, moto_sagemaker, moto_sqs
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -167,6 +167,7 @@ class SimAws:
 
     def __init__(self, port: int | None = None, region: str = "us-east-1") -> None:
         moto_sagemaker.install()
+        moto_sqs.install()
         self.region = region
         self.account_id = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
         self._counter: Counter[str] = Counter()
