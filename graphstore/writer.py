@@ -51,8 +51,8 @@ def node_statement(label: str, extra_labels: Sequence[str], stateful: bool) -> s
     extra = "".join(f" SET n:{_ident(x)}" for x in extra_labels)
     cypher = (
         f"UNWIND $rows AS r MERGE (n:{_ident(label)} {{{key}: r.key}}) "
-        "ON CREATE SET n.first_seen = $now "
-        f"SET n += r.props, n.last_seen = $now, n.source = coalesce(r.source, n.source){extra}"
+        "ON CREATE SET n.first_seen = $now, n.source = $source "
+        f"SET n += r.props, n.last_seen = $now{extra}"
     )
     if stateful:
         # An older state never overwrites a newer one; equal time and rank re-apply the same values.
@@ -71,37 +71,36 @@ def rel_statement(rel_type: str, start_label: str, end_label: str, merge_on: Seq
     identity = f" {{{identity}}}" if identity else ""
     return (
         f"UNWIND $rows AS r "
-        f"MERGE (a:{_ident(start_label)} {{{skey}: r.start}}) ON CREATE SET a.first_seen = $now, a.last_seen = $now "
-        f"MERGE (b:{_ident(end_label)} {{{ekey}: r.end}}) ON CREATE SET b.first_seen = $now, b.last_seen = $now "
+        f"MERGE (a:{_ident(start_label)} {{{skey}: r.start}}) "
+        "ON CREATE SET a.first_seen = $now, a.last_seen = $now, a.source = $source "
+        f"MERGE (b:{_ident(end_label)} {{{ekey}: r.end}}) "
+        "ON CREATE SET b.first_seen = $now, b.last_seen = $now, b.source = $source "
         f"MERGE (a)-[x:{_ident(rel_type)}{identity}]->(b) "
-        "ON CREATE SET x.first_seen = $now "
+        "ON CREATE SET x.first_seen = $now, x.source = $source "
         "SET x += r.props, x.last_seen = $now"
     )
 
 
-def _node_row(node: Node, source: str | None) -> dict[str, Any]:
-    row: dict[str, Any] = {"key": node.key, "props": node.props, "source": source}
+def _node_row(node: Node) -> dict[str, Any]:
+    row: dict[str, Any] = {"key": node.key, "props": node.props}
     if node.state:
         row.update(state=node.state, state_time=node.state_time, state_rank=node.state_rank)
     return row
 
 
-def _rel_row(rel: Rel, source: str | None) -> dict[str, Any]:
-    props = dict(rel.props)
-    if source:
-        props.setdefault("source", source)
-    return {"start": rel.start[1], "end": rel.end[1], "props": props,
+def _rel_row(rel: Rel) -> dict[str, Any]:
+    return {"start": rel.start[1], "end": rel.end[1], "props": rel.props,
             "id": {p: rel.props.get(p) for p in rel.merge_on}}
 
 
-def plan(graph: Graph, source: str | None) -> list[tuple[str, list[dict[str, Any]]]]:
+def plan(graph: Graph) -> list[tuple[str, list[dict[str, Any]]]]:
     """Group a graph into (statement, rows) pairs: all nodes first, then relationships."""
     node_groups: dict[tuple[str, tuple[str, ...], bool], list[dict[str, Any]]] = defaultdict(list)
     for node in graph.nodes.values():
-        node_groups[(node.label, node.extra_labels, bool(node.state))].append(_node_row(node, source))
+        node_groups[(node.label, node.extra_labels, bool(node.state))].append(_node_row(node))
     rel_groups: dict[tuple[str, str, str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     for rel in graph.rels.values():
-        rel_groups[(rel.type, rel.start[0], rel.end[0], rel.merge_on)].append(_rel_row(rel, source))
+        rel_groups[(rel.type, rel.start[0], rel.end[0], rel.merge_on)].append(_rel_row(rel))
     work = [(node_statement(*k), rows) for k, rows in node_groups.items()]
     work += [(rel_statement(*k), rows) for k, rows in rel_groups.items()]
     return work
@@ -134,7 +133,7 @@ class GraphWriter:
         if not len(graph):
             return stats
         now = now or datetime.now(timezone.utc)
-        work = plan(graph, source)
+        work = plan(graph)
         # Pack statements into transactions of about batch_size rows each; nodes stay before relationships.
         tx_batches: list[list[tuple[str, list[dict[str, Any]]]]] = [[]]
         filled = 0
@@ -147,7 +146,7 @@ class GraphWriter:
                 filled += len(chunk)
         with self.driver.session(database=self.database) as session:
             for batch in tx_batches:
-                session.execute_write(_run_batch, batch, now)
+                session.execute_write(_run_batch, batch, now, source)
                 stats.transactions += 1
         stats.nodes = len(graph.nodes)
         stats.relationships = len(graph.rels)
@@ -163,6 +162,7 @@ class GraphWriter:
         return self.write(merged, source)
 
 
-def _run_batch(tx: ManagedTransaction, batch: list[tuple[str, list[dict[str, Any]]]], now: datetime) -> None:
+def _run_batch(tx: ManagedTransaction, batch: list[tuple[str, list[dict[str, Any]]]], now: datetime,
+               source: str | None) -> None:
     for statement, rows in batch:
-        tx.run(statement, rows=rows, now=now).consume()
+        tx.run(statement, rows=rows, now=now, source=source).consume()
