@@ -399,7 +399,7 @@ class Consumer:
     # --- commit and delete ----------------------------------------------------------------------
 
     def _commit_loop(self) -> None:
-        while True:
+        while not self._abandon.is_set():  # abandoned: what is still held is released at exit
             try:
                 first = self._ready.get(timeout=0.2)
             except queue.Empty:

@@ -39,7 +39,8 @@ class Neo4jProbe:
 
     def check(self) -> bool:
         try:
-            self.driver.execute_query("RETURN 1", database_=self.database, routing_="r")
+            with self.driver.session(database=self.database) as session:  # auto-commit: no retries, fails fast
+                session.run("RETURN 1").consume()
             self.reachable, self.error = True, None
         except Exception as exc:  # any failure means "not reachable"; the message says why
             self.reachable, self.error = False, f"{type(exc).__name__}: {exc}"

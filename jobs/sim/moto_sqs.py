@@ -8,7 +8,9 @@ With a few thousand messages queued, every message sent or received cost tens of
 SendMessage / ReceiveMessage `attributes` leaves the three Approximate* counts out.
 
 DeleteMessage also rebuilt the message list without holding the queue's lock, so a message sent
-at the same moment could vanish; here it removes the one message in place, under that lock.
+at the same moment could vanish; here it removes the one message in place, under that lock. And
+ReceiveMessage iterated the set of in-flight messages while a concurrent delete changed it
+("Set changed size during iteration", an HTTP 500); here it iterates a snapshot.
 """
 from __future__ import annotations
 
@@ -65,6 +67,11 @@ def _delete_message(queue: Queue, receipt_handle: str) -> None:
     queue.deleted_messages.update(message.all_receipt_handles)
 
 
+def _pending_message_groups(queue: Queue) -> set[str]:
+    in_flight = list(queue._pending_messages)  # one C-level copy: no other thread runs meanwhile
+    return {m.group_id for m in in_flight if m.group_id is not None}
+
+
 def _uncounted(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
@@ -88,6 +95,7 @@ def install() -> None:
     Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
     Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
+    Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[assignment,method-assign]
     SQSBackend.send_message = _uncounted(SQSBackend.send_message)  # type: ignore[method-assign]
     SQSBackend.receive_message = _uncounted(SQSBackend.receive_message)  # type: ignore[method-assign]
     _installed.append(True)
