@@ -23,6 +23,8 @@ test: install
 
 bench: install
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/s3_schema.py
+	$(BIN)/python bench/sql.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
