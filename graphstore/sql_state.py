@@ -75,13 +75,13 @@ class SqlState:
         if names == []:
             return {}
         out: dict[str, dict[str, str]] = {}
-        where = "WHERE t.name IN $names " if names is not None else ""
         for row in self._read(
-                f"MATCH (t:Table) {where}"
+                "MATCH (t:Table) WHERE $all OR t.name IN $names "
                 "OPTIONAL MATCH (t)-[:STORED_AT]->(:Dataset)-[:HAS_SCHEMA {current: true}]->(s:SchemaVersion) "
                 "WITH t, head(collect(s.columns)) AS stored "
                 "OPTIONAL MATCH (c:Column {table: t.name}) "
-                "RETURN t.name AS table, t.columns AS defined, stored, collect(c.name) AS seen", names=names or []):
+                "RETURN t.name AS table, t.columns AS defined, stored, collect(c.name) AS seen",
+                names=names or [], all=names is None):
             # The columns SQL created the table with; else the stored data's schema; else columns seen in lineage.
             columns = {c: "" for c in row.get("defined") or []} or _decode_columns(row.get("stored")) \
                 or {c: "" for c in row.get("seen") or []}

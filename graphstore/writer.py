@@ -48,11 +48,11 @@ class WriteStats:
 
 def node_statement(label: str, extra_labels: Sequence[str], stateful: bool) -> str:
     key = _ident(key_of(label))
-    extra = "".join(f" SET n:{_ident(x)}" for x in extra_labels)
+    set_extra_labels = "".join(f" SET n:{_ident(x)}" for x in extra_labels)
     cypher = (
         f"UNWIND $rows AS r MERGE (n:{_ident(label)} {{{key}: r.key}}) "
         "ON CREATE SET n.first_seen = $now, n.source = $source "
-        f"SET n += r.props, n.last_seen = $now{extra}"
+        f"SET n += r.props, n.last_seen = $now{set_extra_labels}"
     )
     if stateful:
         # An older state never overwrites a newer one; equal time and rank re-apply the same values.
