@@ -254,16 +254,62 @@ def _create_domain(sim: SimAws, region: str) -> dict[str, str]:
     return {k: existing[0][k] for k in ("DomainId", "DomainName", "DomainArn")}
 
 
+# Columns of the demo's input data, by a word in the object key (first match wins).
+_SAMPLE_COLUMNS: list[tuple[str, dict[str, str]]] = [
+    ("churn", {"customer_id": "int", "tenure_months": "int", "monthly_charges": "float", "contract": "str",
+               "churned": "bool"}),
+    ("segments", {"customer_id": "int", "segment": "str"}),
+    ("fraud", {"transaction_id": "int", "merchant_id": "int", "amount": "float", "ts": "str", "is_fraud": "bool"}),
+    ("merchant", {"merchant_id": "int", "risk_score": "float", "category": "str"}),
+    ("clickstream", {"event_id": "int", "user_id": "int", "url": "str", "ts": "str"}),
+    ("credit", {"applicant_id": "int", "income": "float", "debt_ratio": "float", "defaulted": "bool"}),
+    ("demand", {"sku": "str", "day": "str", "units": "int", "price": "float"}),
+    ("ltv", {"customer_id": "int", "orders": "int", "revenue": "float"}),
+    ("autopilot", {"customer_id": "int", "tenure_months": "int", "monthly_charges": "float", "churned": "bool"}),
+]
+
+
+def _sample_table(key: str, rows: int = 50) -> Any:
+    import pyarrow as pa
+
+    columns = next((c for word, c in _SAMPLE_COLUMNS if word in key), {"id": "int", "value": "float"})
+    rng = random.Random(key)
+    make = {"int": lambda i: i + 1, "float": lambda i: round(rng.uniform(0, 100), 2),
+            "str": lambda i: rng.choice(["a", "b", "c"]) + str(i), "bool": lambda i: rng.random() < 0.2}
+    return pa.table({name: [make[kind](i) for i in range(rows)] for name, kind in columns.items()})
+
+
+def _sample_body(key: str) -> bytes:
+    """Realistic small data for an input object: Parquet, CSV or JSON by its name."""
+    import io
+
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    if key.endswith(".json"):
+        return b"{}"
+    table = _sample_table(key)
+    sink = io.BytesIO()
+    if key.endswith(".parquet"):
+        pq.write_table(table, sink)
+    else:
+        pcsv.write_csv(table, sink)
+    return sink.getvalue()
+
+
 def _seed_inputs(sim: SimAws, region: str, definitions: Any) -> None:
-    """Placeholder objects for the static s3:// inputs the demo definitions read."""
+    """Small realistic objects for the static s3:// inputs the demo definitions read."""
     s3 = sim.client("s3", region)
     known = {DATA_BUCKET, ARTIFACT_BUCKET}
     for uri in sorted({u for d in definitions for u in _s3_strings(d)}):
         bucket, _, key = uri[5:].partition("/")
         if bucket in known and key:
             if "." not in key.rsplit("/", 1)[-1]:
-                key = f"{key.rstrip('/')}/part-00000.csv"
-            body = b"{}" if key.endswith(".json") else b"id,value\n1,0.5\n"
+                key = f"{key.rstrip('/')}/part-00000.snappy.parquet"
+            if key.endswith((".py", ".sql")):
+                body = b"# code placeholder written by the SageMaker simulator\n"
+            else:
+                body = _sample_body(key)
             s3.put_object(Bucket=bucket, Key=key, Body=body)
 
 
