@@ -31,6 +31,7 @@ from jobs.ingest import FAILED, OK, POISON, CommitReport, EventIngest, Handled, 
 log = logging.getLogger("lineage.consumer")
 
 MAX_BACKOFF_SECONDS = 30.0
+COMMIT_LINGER_SECONDS = 0.05  # a commit waits this long for more ready batches: fewer, larger writes under load
 ERROR_ATTRIBUTE = "lineage-collector-error"
 
 
@@ -166,6 +167,8 @@ class Consumer:
         self._receivers_done = threading.Event()
         self._abandon = threading.Event()     # shutdown deadline: stop retrying, release what is held
         self._finished = threading.Event()
+        self._commits_done = threading.Event()
+        self._deletes: queue.Queue[tuple[str, list[Handled]]] = queue.Queue()
         self._received_total = 0
         self._empty_queues: set[str] = set()
         self._committing = 0
@@ -217,8 +220,9 @@ class Consumer:
         receivers = [threading.Thread(target=self._receive_loop, args=(i,), name=f"sqs-receiver-{i}", daemon=True)
                      for i in range(self.config.threads)]
         committer = threading.Thread(target=self._commit_loop, name="sqs-committer", daemon=True)
+        deleter = threading.Thread(target=self._delete_loop, name="sqs-deleter", daemon=True)
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="sqs-heartbeat", daemon=True)
-        for thread in (*receivers, committer, heartbeat):
+        for thread in (*receivers, committer, deleter, heartbeat):
             thread.start()
         log.info("consuming", extra={"fields": {"queues": self.config.queue_urls, "threads": self.config.threads,
                                                 "wait_seconds": self.config.wait_seconds}})
@@ -233,6 +237,8 @@ class Consumer:
         if committer.is_alive() or any(t.is_alive() for t in receivers):
             self._abandon.set()
             committer.join(0.5)
+        self._commits_done.set()
+        deleter.join(max(0.5, deadline - 0.5 - time.monotonic()))
         released = self._release_all()
         self._finished.set()
         heartbeat.join(2)
@@ -303,7 +309,7 @@ class Consumer:
     def _maybe_done(self) -> None:
         """--until-empty: every queue answered one long poll empty and nothing is held; --max-messages: all done."""
         with self._lock:
-            idle = not self._inflight and self._ready.empty() and not self._committing
+            idle = not self._inflight and self._ready.empty() and not self._committing and self._deletes.empty()
             drained = self.config.until_empty and self._empty_queues >= set(self.config.queue_urls)
             limit = self.config.max_messages is not None and self._received_total >= self.config.max_messages
         if idle and (drained or limit):
@@ -408,9 +414,10 @@ class Consumer:
                 self._maybe_done()
                 continue
             group = list(first)
+            linger_until = time.monotonic() + (0 if self._halt.is_set() else COMMIT_LINGER_SECONDS)
             while len(group) < self.config.commit_messages:
                 try:
-                    group.extend(self._ready.get_nowait())
+                    group.extend(self._ready.get(timeout=max(0.0, linger_until - time.monotonic())))
                 except queue.Empty:
                     break
             with self._lock:
@@ -453,7 +460,8 @@ class Consumer:
                 self.stats.add_events(url, h.kinds)
             if failed:
                 self._let_reappear(url, failed)
-            self._delete(url, ok)
+            if ok:
+                self._deletes.put((url, ok))  # deleted by another thread while the next group is written
         if report.messages:
             self.stats.committed()
             log.info("events committed", extra={"fields": {
@@ -461,6 +469,21 @@ class Consumer:
                 "nodes": report.writes.nodes, "relationships": report.writes.relationships,
                 "transactions": report.writes.transactions, "datasets": report.datasets,
                 "seconds": round(report.seconds, 3)}})
+
+    def _delete_loop(self) -> None:
+        while True:
+            try:
+                url, handled = self._deletes.get(timeout=0.2)
+            except queue.Empty:
+                if self._commits_done.is_set():
+                    return
+                continue
+            try:
+                self._delete(url, handled)
+            except Exception:  # not deleted: they come back and replay as no-ops
+                log.exception("deleting %d messages on %s failed", len(handled), url)
+                self._forget(url, handled)
+            self._maybe_done()
 
     def _delete(self, url: str, handled: list[Handled]) -> None:
         for chunk in _chunks(handled):

@@ -19,21 +19,21 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
-from neo4j import ManagedTransaction
 from neo4j.exceptions import (
     ConnectionPoolError, DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError,
 )
 
 from collector.events import CloudEvent, GitPushEvent, GitPushHandler, Ignored, MalformedMessage, S3ObjectEvent
 from collector.events import parse_body
-from collector.events.s3 import ObjectStats, apply_object_events, dataset_of, objects_graph
+from collector.events.s3 import objects_graph
 from collector.events.sagemaker import SageMakerEffect, is_known, kind_of, sagemaker_effect
 from collector.events.model import S3ObjectHook
-from collector.graph import Graph
+from collector.graph import Graph, Node, Rel, _merge_node
 from collector.sagemaker.definition import DefinitionError
 from collector.sagemaker.transform import arn_parts
 from graphstore.state import TERMINAL_EXECUTION
 from graphstore.writer import GraphWriter, WriteStats
+from jobs.object_stats import ObjectStatsStore
 
 log = logging.getLogger("lineage.events")
 
@@ -110,6 +110,7 @@ class EventIngest:
         self._fetching: dict[str, threading.Event] = {}
         self._retry_pipeline_at: dict[str, float] = {}
         self._domains: dict[str, tuple[float, dict[str, str]]] = {}
+        self.object_stats = ObjectStatsStore(writer.driver, writer.database)
 
     # --- prepare: parse, git handler, first-sight pipelines, enrichment --------------------------
 
@@ -292,7 +293,7 @@ class EventIngest:
         report = CommitReport(messages=len(ok), events=sum(sum(h.kinds.values()) for h in ok))
         merged = Graph()
         for h in ok:
-            merged.update(h.graph)
+            merge_into(merged, h.graph)
         try:
             report.writes = self.writer.write(merged, source="event")
         except Exception as exc:
@@ -327,15 +328,10 @@ class EventIngest:
         return stats
 
     def _object_stats(self, events: list[S3ObjectEvent]) -> int:
-        by_dataset: dict[str, list[S3ObjectEvent]] = defaultdict(list)
-        for event in events:
-            by_dataset[dataset_of(event)].append(event)
         try:
-            with self.writer.driver.session(database=self.writer.database) as session:
-                session.execute_write(_update_object_stats, dict(by_dataset))
+            return self.object_stats.apply(events)
         except _OUTAGE as exc:
             raise Neo4jOutage(describe(exc)) from exc
-        return len(by_dataset)
 
     def _run_hooks(self, handled: list[Handled]) -> None:
         events = [e for h in handled for e in h.s3_events]
@@ -350,30 +346,18 @@ class EventIngest:
                 return
 
 
-# Object statistics are a read-modify-write (see collector.events.s3), which the batched MERGE path
-# cannot express: the Dataset nodes exist (the graph write created them); this locks them in a fixed
-# order, reads their statistics, and writes the new ones in the same transaction.
-_READ_STATS = (
-    "UNWIND $uris AS u MATCH (d:Dataset {uri: u}) SET d.object_stats_lock = true "
-    "RETURN d.uri AS uri, d.object_count AS object_count, d.object_count_base AS object_count_base, "
-    "d.object_window AS object_window, d.last_modified AS last_modified, d.last_object_key AS last_object_key, "
-    "d.last_object_size AS last_object_size, d.last_object_action AS last_object_action"
-)
-_WRITE_STATS = "UNWIND $rows AS r MATCH (d:Dataset {uri: r.uri}) SET d += r.props REMOVE d.object_stats_lock"
-
-
-def _update_object_stats(tx: ManagedTransaction, by_dataset: dict[str, list[S3ObjectEvent]]) -> None:
-    stored = {r["uri"]: r for r in tx.run(_READ_STATS, uris=sorted(by_dataset)).data()}
-    rows = []
-    for uri, events in by_dataset.items():
-        row = stored.get(uri) or {}
-        modified = row.get("last_modified")
-        before = ObjectStats(
-            object_count=row.get("object_count") or 0, object_count_base=row.get("object_count_base") or 0,
-            object_window=tuple(row.get("object_window") or ()),
-            last_modified=modified.to_native() if hasattr(modified, "to_native") else modified,
-            last_object_key=row.get("last_object_key"), last_object_size=row.get("last_object_size"),
-            last_object_action=row.get("last_object_action"))
-        after = apply_object_events(before, events)
-        rows.append({"uri": uri, "props": after.as_props() if after != before else {}})
-    tx.run(_WRITE_STATS, rows=rows).consume()
+def merge_into(target: Graph, source: Graph) -> None:
+    """Graph.update, without cleaning again what a Graph already holds clean (the group merge is hot)."""
+    for ref, node in source.nodes.items():
+        old = target.nodes.get(ref)
+        if old is None:
+            target.nodes[ref] = Node(node.label, node.key, dict(node.props), node.extra_labels, dict(node.state),
+                                     node.state_time, node.state_rank)
+        else:
+            _merge_node(old, node)
+    for identity, rel in source.rels.items():
+        existing = target.rels.get(identity)
+        if existing is None:
+            target.rels[identity] = Rel(rel.type, rel.start, rel.end, dict(rel.props), rel.merge_on)
+        else:
+            existing.props.update(rel.props)

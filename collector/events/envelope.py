@@ -41,7 +41,7 @@ def _json(text: Any, what: str) -> Any:
 def _unwrap(doc: Any, depth: int) -> list[Item]:
     if depth > _MAX_DEPTH:
         raise MalformedMessage("envelopes nested too deep")
-    if not isinstance(doc, Mapping):
+    if not isinstance(doc, dict):
         raise MalformedMessage(f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("Type") == "Notification" and "Message" in doc:  # SNS
         return _unwrap(_json(doc["Message"], "SNS Message"), depth + 1)
@@ -53,7 +53,7 @@ def _unwrap(doc: Any, depth: int) -> list[Item]:
         return _s3_records(doc["Records"])
     if "detail-type" in doc and "source" in doc:
         return [_eventbridge(doc)]
-    if isinstance(doc.get("headers"), Mapping) and "body" in doc:  # a webhook relayed with its headers
+    if isinstance(doc.get("headers"), dict) and "body" in doc:  # a webhook relayed with its headers
         return _webhook(doc["headers"], doc["body"], depth)
     if git.is_gitlab_push(doc):
         return [git.gitlab_push(doc)]
@@ -65,7 +65,7 @@ def _unwrap(doc: Any, depth: int) -> list[Item]:
 def _s3_records(records: list[Any]) -> list[Item]:
     items: list[Item] = []
     for record in records:
-        if not isinstance(record, Mapping):
+        if not isinstance(record, dict):
             raise MalformedMessage("Records[] entry is not an object")
         source = record.get("eventSource") or record.get("EventSource")
         if source != "aws:s3":
@@ -80,7 +80,7 @@ def _eventbridge(doc: Mapping[str, Any]) -> Item:
     detail = doc.get("detail")
     if not isinstance(source, str) or not isinstance(detail_type, str):
         raise MalformedMessage("EventBridge event with a non-text source or detail-type")
-    if not isinstance(detail, Mapping):
+    if not isinstance(detail, dict):
         raise MalformedMessage(f"EventBridge event {detail_type!r} without a detail object")
     time = parse_time(doc.get("time"))
     region = doc.get("region") if isinstance(doc.get("region"), str) else None

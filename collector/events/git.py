@@ -18,14 +18,14 @@ def _branch(ref: str) -> str | None:
 def _required(payload: Mapping[str, Any], what: str, *path: str) -> Any:
     value: Any = payload
     for name in path:
-        value = value.get(name) if isinstance(value, Mapping) else None
+        value = value.get(name) if isinstance(value, dict) else None
     if not isinstance(value, str) or not value:
         raise MalformedMessage(f"{what} push without {'.'.join(path)}")
     return value
 
 
 def is_github_push(doc: Mapping[str, Any]) -> bool:
-    return ("ref" in doc and isinstance(doc.get("repository"), Mapping) and "after" in doc
+    return ("ref" in doc and isinstance(doc.get("repository"), dict) and "after" in doc
             and ("pusher" in doc or "head_commit" in doc or "compare" in doc))
 
 
@@ -39,7 +39,7 @@ def github_push(doc: Mapping[str, Any]) -> GitPushEvent:
     if not isinstance(url, str) or not url:
         raise MalformedMessage("GitHub push without repository.clone_url")
     ref = _required(doc, "GitHub", "ref")
-    head = doc.get("head_commit") if isinstance(doc.get("head_commit"), Mapping) else {}
+    head = doc.get("head_commit") if isinstance(doc.get("head_commit"), dict) else {}
     when = parse_time(head.get("timestamp")) or parse_time(repo.get("pushed_at"))
     return GitPushEvent(provider="github", repo_url=url, ref=ref, branch=_branch(ref),
                         before=doc.get("before") or None, after=doc.get("after") or None,
@@ -48,14 +48,14 @@ def github_push(doc: Mapping[str, Any]) -> GitPushEvent:
 
 
 def gitlab_push(doc: Mapping[str, Any]) -> GitPushEvent:
-    project = doc.get("project") if isinstance(doc.get("project"), Mapping) else {}
-    repo = doc.get("repository") if isinstance(doc.get("repository"), Mapping) else {}
+    project = doc.get("project") if isinstance(doc.get("project"), dict) else {}
+    repo = doc.get("repository") if isinstance(doc.get("repository"), dict) else {}
     url = (project.get("git_http_url") or repo.get("git_http_url") or project.get("git_ssh_url")
            or repo.get("git_ssh_url") or repo.get("url"))
     if not isinstance(url, str) or not url:
         raise MalformedMessage("GitLab push without project.git_http_url")
     ref = _required(doc, "GitLab", "ref")
-    commits = [c for c in doc.get("commits") or [] if isinstance(c, Mapping)]
+    commits = [c for c in doc.get("commits") or [] if isinstance(c, dict)]
     times = [t for t in (parse_time(c.get("timestamp")) for c in commits) if t]
     return GitPushEvent(provider="gitlab", repo_url=url, ref=ref, branch=_branch(ref),
                         before=doc.get("before") or None, after=doc.get("after") or None, forced=False,

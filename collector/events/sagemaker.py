@@ -105,7 +105,7 @@ def execution_status(event: CloudEvent) -> SageMakerEffect:
 
 def pascal_case(value: Any) -> Any:
     """camelCase event fields -> the API's PascalCase (metadata.trainingJob.arn -> Metadata.TrainingJob.Arn)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return {(k[:1].upper() + k[1:]) if isinstance(k, str) else k: pascal_case(v) for k, v in value.items()}
     if isinstance(value, list):
         return [pascal_case(v) for v in value]
@@ -124,7 +124,7 @@ def step_row(detail: Mapping[str, Any]) -> dict[str, Any]:
         "FailureReason": detail.get("failureReason"), "AttemptCount": detail.get("attemptCount"),
         "Metadata": pascal_case(detail.get("metadata") or {}),
     }
-    if isinstance(detail.get("cacheHitResult"), Mapping):
+    if isinstance(detail.get("cacheHitResult"), dict):
         row["CacheHitResult"] = pascal_case(detail["cacheHitResult"])
     return {k: v for k, v in row.items() if v is not None}
 

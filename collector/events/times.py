@@ -18,10 +18,11 @@ def parse_time(value: Any) -> datetime | None:
         return _from_epoch(float(value))
     if isinstance(value, str):
         text = value.strip()
-        try:
-            return _from_epoch(float(text))
-        except ValueError:
-            pass
+        if not (len(text) >= 10 and text[4] == "-"):  # not ISO 8601: maybe epoch digits
+            try:
+                return _from_epoch(float(text))
+            except ValueError:
+                return None
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:

@@ -10,13 +10,17 @@ SendMessage / ReceiveMessage `attributes` leaves the three Approximate* counts o
 DeleteMessage also rebuilt the message list without holding the queue's lock, so a message sent
 at the same moment could vanish; here it removes the one message in place, under that lock. And
 ReceiveMessage iterated the set of in-flight messages while a concurrent delete changed it
-("Set changed size during iteration", an HTTP 500); here it iterates a snapshot.
+("Set changed size during iteration", an HTTP 500); here it iterates a snapshot. And two
+concurrent ReceiveMessage calls could both take the same message (SQS hands a message to one
+receiver at a time); here picking messages is serialized per queue, while long polls still wait
+side by side.
 """
 from __future__ import annotations
 
 import functools
 import json
 import threading
+import time
 from typing import Any, Callable
 
 from moto.core.utils import camelcase_to_underscores, unix_time_millis
@@ -84,6 +88,23 @@ def _uncounted(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _one_receiver_at_a_time(receive: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(receive)
+    def wrapper(self: SQSBackend, queue_name: str, count: int, wait_seconds_timeout: int, visibility_timeout: int,
+                message_attribute_names: list[str] | None = None) -> Any:
+        queue = self.get_queue(queue_name)
+        lock = queue.__dict__.setdefault("_sim_receive_lock", threading.Lock())
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with lock:
+                got = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            remaining = deadline - time.monotonic()
+            if got or remaining <= 0:
+                return got
+            queue.wait_for_messages(min(1.0, remaining))  # moto's own long-poll wait
+    return wrapper
+
+
 def install() -> None:
     if _installed:
         return
@@ -97,5 +118,6 @@ def install() -> None:
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
     Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[assignment,method-assign]
     SQSBackend.send_message = _uncounted(SQSBackend.send_message)  # type: ignore[method-assign]
-    SQSBackend.receive_message = _uncounted(SQSBackend.receive_message)  # type: ignore[method-assign]
+    SQSBackend.receive_message = _one_receiver_at_a_time(  # type: ignore[method-assign]
+        _uncounted(SQSBackend.receive_message))
     _installed.append(True)
