@@ -198,3 +198,38 @@ def test_while_neo4j_is_unreachable_receiving_pauses_and_held_messages_go_back_a
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                               MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"]
     assert got and {m["Attributes"]["ApproximateReceiveCount"] for m in got} <= {"1", "2"}  # ours, then this one
+
+
+def test_run_consumes_alongside_the_scheduler_and_serves_health(settings_env, sim, neo4j):
+    import urllib.request
+
+    sqs = sim.client("sqs")
+    url, _ = make_queue(sqs, "lineage-events", max_receives=3)
+    send(sqs, url, object_events("acme-ml-data", 20, NOW))
+    port = free_port()
+    env = {**os.environ, **settings_env, "LINEAGE_QUEUE_URLS": url, "LINEAGE_LOG_FORMAT": "json",
+           "LINEAGE_SYNC_ON_START": "false", "LINEAGE_HEALTH_PORT": str(port), "LINEAGE_QUEUE_WAIT_SECONDS": "2"}
+    process = subprocess.Popen([str(Path(sys.executable).with_name("lineage-collector")), "run"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: graph_totals(neo4j)["objects"] == 20 or process.poll() is not None, 60, "the events")
+        assert process.poll() is None, process.stderr.read()
+
+        def health(path: str) -> tuple[int, dict]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        wait_for(lambda: health("/health")[0] == 200, 30, "a healthy report")
+        status, body = health("/health")
+        assert body["consumer"]["queues"][url]["deleted"] == 20 and body["neo4j"]["reachable"] is True
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=25)
+        assert time.monotonic() - signalled < 20
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and depth(sqs, url) == 0

@@ -1,0 +1,75 @@
+"""The consumer's counters and last-seen times, for its logs and the health endpoint."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+
+@dataclass
+class QueueCounters:
+    received: int = 0
+    deleted: int = 0
+    failed: int = 0
+    poison: int = 0
+    dead_lettered: int = 0
+    released: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+
+
+class ConsumerStats:
+    """Counters and last-seen times for logs and the health endpoint; thread-safe."""
+
+    def __init__(self, queue_urls: Iterable[str]) -> None:
+        self._lock = threading.Lock()
+        self.queues = {url: QueueCounters() for url in queue_urls}
+        self.last_receive: datetime | None = None
+        self.last_commit: datetime | None = None
+        self.last_error: tuple[datetime, str] | None = None
+        self.neo4j_ok: bool | None = None
+        self.running = False
+
+    def add(self, url: str, **counts: int) -> None:
+        with self._lock:
+            counters = self.queues.setdefault(url, QueueCounters())
+            for name, n in counts.items():
+                setattr(counters, name, getattr(counters, name) + n)
+
+    def add_events(self, url: str, kinds: Counter[str]) -> None:
+        with self._lock:
+            self.queues.setdefault(url, QueueCounters()).events.update(kinds)
+
+    def received(self) -> None:
+        with self._lock:
+            self.last_receive = datetime.now(timezone.utc)
+
+    def committed(self) -> None:
+        with self._lock:
+            self.last_commit = datetime.now(timezone.utc)
+            self.neo4j_ok = True
+
+    def error(self, message: str, neo4j_down: bool = False) -> None:
+        with self._lock:
+            self.last_error = (datetime.now(timezone.utc), message)
+            if neo4j_down:
+                self.neo4j_ok = False
+
+    def total(self, name: str) -> int:
+        with self._lock:
+            return sum(getattr(q, name) for q in self.queues.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        def iso(when: datetime | None) -> str | None:
+            return when.isoformat(timespec="seconds") if when else None
+
+        with self._lock:
+            return {
+                "running": self.running, "last_receive": iso(self.last_receive), "last_commit": iso(self.last_commit),
+                "last_error": {"time": iso(self.last_error[0]), "message": self.last_error[1]} if self.last_error else None,
+                "neo4j_writes_ok": self.neo4j_ok,
+                "queues": {url: {"received": q.received, "deleted": q.deleted, "failed": q.failed,
+                                 "poison": q.poison, "dead_lettered": q.dead_lettered, "released": q.released,
+                                 "events": dict(sorted(q.events.items()))} for url, q in self.queues.items()},
+            }
