@@ -249,7 +249,8 @@ def start_health(app: Any, consumer: Any = None) -> Any:
 
     probe = Neo4jProbe(app.driver, app.settings.neo4j_database)
     return HealthServer(app.settings.health_port, probe,
-                        consumer_snapshot=consumer.stats.snapshot if consumer else None).start()
+                        consumer_snapshot=consumer.stats.snapshot if consumer else None,
+                        alive=(lambda: consumer.stats.running) if consumer else None).start()
 
 
 def cmd_consume(args: argparse.Namespace, settings: Any) -> int:

@@ -20,6 +20,7 @@ from jobs.sync import SageMakerSync
 from jobs.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import dump
+from tests.iam import missing_from_policy
 
 PIPELINES = Path(__file__).resolve().parents[1] / "jobs" / "demo" / "pipelines"
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
@@ -183,6 +184,7 @@ def test_unparseable_messages_are_logged_and_dead_lettered_at_once(app, sim, sqs
     assert "cannot be parsed" in caplog.text and all(i in caplog.text for i in poison_ids)
     records, _, _ = neo4j.execute_query("MATCH (d:Dataset) RETURN d.uri AS uri")
     assert [r["uri"] for r in records] == ["s3://acme-ml-data/raw/`tick` \"quote\" ünï.csv"]
+    assert missing_from_policy(app.aws.reset_counts()) == set()  # deploy/iam-policy.json allows every call
 
 
 def test_poison_messages_can_be_deleted_and_dead_lettering_needs_somewhere_to_go(app, sim, sqs, neo4j):

@@ -22,6 +22,7 @@ from jobs.consumer import Consumer, ConsumerConfig
 from jobs.health import Neo4jProbe
 from jobs.sim.account import seed_pipeline
 from tests import event_samples as ev
+from tests.iam import missing_from_policy
 from tests.test_consumer import depth, make_queue, plain_ingest, send
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,6 +195,7 @@ def test_while_neo4j_is_unreachable_receiving_pauses_and_held_messages_go_back_a
         app.close()
     assert not runner.is_alive() and time.monotonic() - signalled < 10
     assert consumer.stats.total("released") == received
+    assert missing_from_policy(app.aws.reset_counts()) == set()  # ChangeMessageVisibilityBatch included
     assert depth(sqs, dlq) == 0  # held, not redelivered: no receive counts burnt
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                               MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"]
