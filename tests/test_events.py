@@ -269,3 +269,31 @@ def test_object_events_touch_their_dataset_and_bucket():
         "s3://acme-ml-data/features/", "s3://acme-ml-data/models/churn.tar.gz"}
     assert dataset_of(events[0]) == "s3://acme-ml-data/features/"
     assert ("Bucket", "acme-ml-data") in graph.nodes
+
+
+def test_documented_transform_and_tuning_job_examples():
+    transform = {"TransformJobName": "churn-scoring-2024-06-03", "TransformJobStatus": "Completed",
+                 "TransformJobArn": "arn:aws:sagemaker:us-east-1:123456789012:transform-job/churn-scoring-2024-06-03",
+                 "ModelName": "churn-model", "TransformInput": {"DataSource": {"S3DataSource": {
+                     "S3DataType": "S3Prefix", "S3Uri": "s3://acme-ml-data/scoring/input/"}}, "ContentType": "text/csv"},
+                 "TransformOutput": {"S3OutputPath": "s3://acme-ml-data/scoring/output/"},
+                 "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+                 "CreationTime": "2024-06-03T12:00:00Z", "TransformStartTime": "2024-06-03T12:01:00Z",
+                 "TransformEndTime": "2024-06-03T12:09:00Z", "Tags": {}}
+    effect = sagemaker_effect(one(ev.eventbridge("SageMaker Transform Job State Change", transform, T0)))
+    job = next(n for n in effect.graph.nodes.values() if n.label == "Job")
+    assert "TransformJob" in job.extra_labels and job.state["status"] == "Completed" and job.state["elapsed_sec"] == 480.0
+    assert job.state_time == datetime(2024, 6, 3, 12, 9, tzinfo=timezone.utc)  # no LastModifiedTime: the end
+    assert {r.type for r in effect.graph.rels.values() if r.type in ("FEEDS", "PRODUCES")} == {"FEEDS", "PRODUCES"}
+
+    tuning = {"HyperParameterTuningJobName": "churn-hpo", "HyperParameterTuningJobStatus": "InProgress",
+              "HyperParameterTuningJobArn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/churn-hpo",
+              "TrainingJobDefinition": {"InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+                  "S3DataType": "S3Prefix", "S3Uri": "s3://acme-ml-data/churn/train/"}}}],
+                  "OutputDataConfig": {"S3OutputPath": "s3://acme-ml-artifacts/churn/hpo/"}},
+              "CreationTime": "1583831889050", "LastModifiedTime": "1583831889050",
+              "TrainingJobStatusCounters": {"Completed": 1, "InProgress": 2}, "Tags": {}}
+    effect = sagemaker_effect(one(ev.eventbridge("SageMaker HyperParameter Tuning Job State Change", tuning, T0)))
+    job = next(n for n in effect.graph.nodes.values() if n.label == "Job")
+    assert "TuningJob" in job.extra_labels and job.state["status"] == "InProgress" and job.state_rank == 0
+    assert job.state_time == datetime(2020, 3, 10, 9, 18, 9, 50000, tzinfo=timezone.utc)
