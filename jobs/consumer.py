@@ -223,7 +223,11 @@ class Consumer:
             with self._lock:
                 self._empty_queues.clear()
             self.stats.add(url, received=len(raw))
-            self._take(url, raw)
+            try:
+                self._take(url, raw)
+            except Exception as exc:  # the loop never dies; what was taken is released at exit or expires
+                log.exception("receive batch on %s could not be handled", url)
+                self.stats.error(f"receive batch on {url}: {describe(exc)}")
 
     def _claim(self, wanted: int) -> int:
         with self._lock:
