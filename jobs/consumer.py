@@ -225,9 +225,12 @@ class Consumer:
             self.stats.add(url, received=len(raw))
             try:
                 self._take(url, raw)
-            except Exception as exc:  # the loop never dies; what was taken is released at exit or expires
+            except Exception as exc:  # the loop never dies; the batch comes back after the visibility timeout
                 log.exception("receive batch on %s could not be handled", url)
                 self.stats.error(f"receive batch on {url}: {describe(exc)}")
+                with self._lock:
+                    for m in raw:
+                        self._inflight.pop((url, m.get("MessageId")), None)
 
     def _claim(self, wanted: int) -> int:
         with self._lock:
