@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from neo4j import Driver, ManagedTransaction
 
@@ -36,6 +36,7 @@ class WriteStats:
     transactions: int = 0
     seconds: float = 0.0
     by_label: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    finish_result: Any = None  # what `finish` returned in the transaction that committed
 
     def add(self, other: "WriteStats") -> None:
         self.nodes += other.nodes
@@ -126,11 +127,16 @@ class GraphWriter:
                 session.run(statement).consume()
         return len(statements)
 
-    def write(self, graph: Graph, source: str | None = None, now: datetime | None = None) -> WriteStats:
-        """Write a graph in as few transactions as the batch size allows (one when it fits)."""
+    def write(self, graph: Graph, source: str | None = None, now: datetime | None = None, *,
+              finish: Callable[[ManagedTransaction], Any] | None = None) -> WriteStats:
+        """Write a graph in as few transactions as the batch size allows (one when it fits).
+
+        `finish` runs at the end of the last transaction, after the graph's rows, so dependent
+        updates (read-modify-write on nodes just merged) commit atomically with them.
+        """
         started = time.perf_counter()
         stats = WriteStats()
-        if not len(graph):
+        if not len(graph) and finish is None:
             return stats
         now = now or datetime.now(timezone.utc)
         work = plan(graph)
@@ -145,8 +151,10 @@ class GraphWriter:
                 tx_batches[-1].append((statement, chunk))
                 filled += len(chunk)
         with self.driver.session(database=self.database) as session:
-            for batch in tx_batches:
-                session.execute_write(_run_batch, batch, now, source)
+            for i, batch in enumerate(tx_batches):
+                last = i == len(tx_batches) - 1
+                stats.finish_result = session.execute_write(_run_batch, batch, now, source,
+                                                            finish if last else None)
                 stats.transactions += 1
         stats.nodes = len(graph.nodes)
         stats.relationships = len(graph.rels)
@@ -163,6 +171,7 @@ class GraphWriter:
 
 
 def _run_batch(tx: ManagedTransaction, batch: list[tuple[str, list[dict[str, Any]]]], now: datetime,
-               source: str | None) -> None:
+               source: str | None, finish: Callable[[ManagedTransaction], Any] | None) -> Any:
     for statement, rows in batch:
         tx.run(statement, rows=rows, now=now, source=source).consume()
+    return finish(tx) if finish else None

@@ -294,8 +294,13 @@ class EventIngest:
         merged = Graph()
         for h in ok:
             merge_into(merged, h.graph)
+        # Object statistics ride in the graph write's last transaction: one commit for both.
+        stats_update = self.object_stats.update_for(e for h in ok if h.s3_events for e in h.s3_events)
+        stats_written = False
         try:
-            report.writes = self.writer.write(merged, source="event")
+            report.writes = self.writer.write(merged, source="event", finish=stats_update)
+            report.datasets = self.object_stats.committed(report.writes.finish_result)
+            stats_written = True
         except Exception as exc:
             if is_outage(exc):
                 raise Neo4jOutage(describe(exc)) from exc
@@ -303,7 +308,8 @@ class EventIngest:
             report.writes = self._write_one_by_one(ok)
         with_objects = [h for h in ok if h.outcome == OK and h.s3_events]
         if with_objects:
-            report.datasets = self._object_stats([e for h in with_objects for e in h.s3_events])
+            if not stats_written:
+                report.datasets = self._object_stats([e for h in with_objects for e in h.s3_events])
             self._run_hooks(with_objects)
         report.failed = sum(1 for h in ok if h.outcome != OK)
         report.seconds = time.perf_counter() - started

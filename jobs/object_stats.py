@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict, defaultdict
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from neo4j import Driver, ManagedTransaction
 
@@ -69,19 +69,32 @@ class ObjectStatsStore:
 
     def apply(self, events: Iterable[S3ObjectEvent]) -> int:
         """Fold these events into their datasets' statistics, in one transaction; returns datasets touched."""
+        update = self.update_for(events)
+        if update is None:
+            return 0
+        with self.driver.session(database=self.database) as session:
+            written = session.execute_write(update)
+        return self.committed(written)
+
+    def update_for(self, events: Iterable[S3ObjectEvent]) -> Callable[[ManagedTransaction], Any] | None:
+        """A transaction function folding these events in (None when there are none); pass what it
+        returned, once its transaction committed, to `committed`. Lets the graph write's own
+        transaction carry the statistics (GraphWriter.write(..., finish=...))."""
         by_dataset: dict[str, list[S3ObjectEvent]] = defaultdict(list)
         for event in events:
             by_dataset[dataset_of(event)].append(event)
         if not by_dataset:
-            return 0
+            return None
         with self._lock:
             cached = {uri: self._cache[uri] for uri in by_dataset if uri in self._cache}
-        with self.driver.session(database=self.database) as session:
-            written = session.execute_write(self._update, dict(by_dataset), cached)
-        with self._lock:  # only what committed is remembered
-            for uri, (stats, stamp) in written.items():
+        return lambda tx: self._update(tx, dict(by_dataset), cached)
+
+    def committed(self, written: dict[str, tuple[ObjectStats, str]] | None) -> int:
+        """Remember what committed (only that), so the next update is one conditional statement."""
+        with self._lock:
+            for uri, (stats, stamp) in (written or {}).items():
                 self._remember(uri, stats, stamp)
-        return len(by_dataset)
+        return len(written or {})
 
     def _update(self, tx: ManagedTransaction, by_dataset: dict[str, list[S3ObjectEvent]],
                 cached: dict[str, tuple[ObjectStats, str]]) -> dict[str, tuple[ObjectStats, str]]:

@@ -224,11 +224,15 @@ _JOB_TIMES = {
     "TuningJob": ("HyperParameterTuningStartTime", "HyperParameterTuningEndTime"),
     "AutoMLJob": ("CreationTime", "EndTime"),
 }
-_JOB_STATUS = ("TrainingJobStatus", "ProcessingJobStatus", "TransformJobStatus",
-               "HyperParameterTuningJobStatus", "AutoMLJobStatus")
-_JOB_ARN = ("TrainingJobArn", "ProcessingJobArn", "TransformJobArn", "HyperParameterTuningJobArn", "AutoMLJobArn")
-_JOB_NAME = ("TrainingJobName", "ProcessingJobName", "TransformJobName", "HyperParameterTuningJobName",
-             "AutoMLJobName")
+# Describe*Job fields per kind: (ARN, status, name). A processing job's response can also carry a
+# TrainingJobArn (the job that launched it), so the fields are chosen by kind, never by search.
+_JOB_FIELDS = {
+    "TrainingJob": ("TrainingJobArn", "TrainingJobStatus", "TrainingJobName"),
+    "ProcessingJob": ("ProcessingJobArn", "ProcessingJobStatus", "ProcessingJobName"),
+    "TransformJob": ("TransformJobArn", "TransformJobStatus", "TransformJobName"),
+    "TuningJob": ("HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "HyperParameterTuningJobName"),
+    "AutoMLJob": ("AutoMLJobArn", "AutoMLJobStatus", "AutoMLJobName"),
+}
 
 
 def job_metrics(kind: str, job: Mapping[str, Any]) -> dict[str, float]:
@@ -243,15 +247,15 @@ def job_metrics(kind: str, job: Mapping[str, Any]) -> dict[str, float]:
 
 def job_graph(kind: str, job: Mapping[str, Any]) -> Graph:
     """A Describe*Job response: the job and the concrete S3 data it read and wrote."""
-    arn = next(job[k] for k in _JOB_ARN if k in job)
-    status = next((job[k] for k in _JOB_STATUS if k in job), None)
+    arn_field, status_field, name_field = _JOB_FIELDS[kind]
+    arn, status = job[arn_field], job.get(status_field)
     start_field, end_field = _JOB_TIMES[kind]
     start, end = job.get(start_field), job.get(end_field)
     modified = job.get("LastModifiedTime") or end or start
     graph = Graph()
     ref = graph.node("Job", job_key(arn), {
         "arn_as_given": arn if arn != job_key(arn) else None,
-        "name": next((job[k] for k in _JOB_NAME if k in job), None), "kind": kind,
+        "name": job.get(name_field), "kind": kind,
         "created": job.get("CreationTime"), "start_time": start,
         "billable_seconds": job.get("BillableTimeInSeconds"),
         "model_artifacts": (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
