@@ -87,9 +87,10 @@ class Graph:
             if ref not in self.nodes:
                 self.node(*ref)
         new = Rel(type_, start, end, clean(props or {}), tuple(merge_on))
-        old = self.rels.get(new.identity)
+        identity = new.identity
+        old = self.rels.get(identity)
         if old is None:
-            self.rels[new.identity] = new
+            self.rels[identity] = new
         else:
             old.props.update(new.props)
 

@@ -13,8 +13,8 @@ from neo4j import Driver
 
 from collector.s3.schema import columns_from_json
 from collector.s3.versioning import StoredSchema
+from graphstore.state import TERMINAL_STEP
 
-TERMINAL_STEP = ["Succeeded", "Failed", "Stopped"]
 
 
 def _native(value: Any) -> Any:

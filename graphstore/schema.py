@@ -25,9 +25,6 @@ NODE_KEYS: dict[str, str] = {
     "Column": "key",
 }
 
-# Extra labels a node may carry beside its keyed label (MERGE always uses the keyed label).
-JOB_LABELS = ("ProcessingJob", "TrainingJob", "TransformJob", "TuningJob", "AutoMLJob")
-
 # Secondary lookups: (label, property).
 INDEXES: list[tuple[str, str]] = [
     ("Pipeline", "name"),
@@ -46,27 +43,6 @@ REL_INDEXES: list[tuple[str, str]] = [
     ("FEEDS", "file"),
     ("STORED_AT", "file"),
 ]
-
-RELATIONSHIPS: dict[str, str] = {
-    "PRECEDES": "Step -> Step {via: dependsOn | ref:Get | condition}",
-    "FEEDS": "Dataset -> Step | Job | Table; Table -> Table; Column -> Column",
-    "PRODUCES": "Step | Job -> Dataset; StepRun -> ModelPackage | Model",
-    "HAS_STEP": "Pipeline -> Step",
-    "IN_DOMAIN": "Pipeline -> Domain",
-    "OF": "PipelineExecution -> Pipeline",
-    "IN": "StepRun -> PipelineExecution; ModelPackage -> ModelPackageGroup",
-    "RUN_OF": "StepRun -> Step",
-    "RAN_AS": "StepRun -> Job",
-    "IN_BUCKET": "Dataset -> Bucket",
-    "HAS_SCHEMA": "Dataset -> SchemaVersion",
-    "PREVIOUS": "SchemaVersion -> SchemaVersion",
-    "STORED_AT": "Table -> Dataset",
-    "DEFINES": "SqlFile -> Table",
-    "READS": "SqlFile -> Table",
-    "CHANGED": "Commit -> SqlFile {change: A | M | D | R}",
-    "RUNS": "Step -> SqlFile {via: code | argument | tag}",
-}
-
 
 def key_of(label: str) -> str:
     try:

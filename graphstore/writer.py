@@ -163,11 +163,6 @@ class GraphWriter:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def write_many(self, graphs: Iterable[Graph], source: str | None = None) -> WriteStats:
-        merged = Graph()
-        for graph in graphs:
-            merged.update(graph)
-        return self.write(merged, source)
 
 
 def _run_batch(tx: ManagedTransaction, batch: list[tuple[str, list[dict[str, Any]]]], now: datetime,

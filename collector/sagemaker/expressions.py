@@ -108,10 +108,6 @@ class Resolver:
             return "{" + f"{where}:{body.get('Path', '')}" + "}"
         return None
 
-    def is_known(self, value: Any) -> bool:
-        text = self.text(value)
-        return text is not None and "{" not in text
-
     def _get(self, path: str) -> str:
         head, _, rest = path.partition(".")
         if head == "Parameters" and rest in self.parameters:

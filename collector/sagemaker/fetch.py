@@ -10,7 +10,6 @@ _DESCRIBE_JOB = {
     "TuningJob": ("describe_hyper_parameter_tuning_job", "HyperParameterTuningJobName"),
     "AutoMLJob": ("describe_auto_ml_job_v2", "AutoMLJobName"),
 }
-JOB_KINDS = tuple(_DESCRIBE_JOB)
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
