@@ -13,15 +13,22 @@ from typing import Any, Iterable, Mapping
 NodeRef = tuple[str, str]  # (label, key)
 
 
+_UTC = timezone.utc
+
+
+def utc(value: datetime) -> datetime:
+    if value.tzinfo is _UTC:
+        return value
+    return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
+
+
 def clean(props: Mapping[str, Any]) -> dict[str, Any]:
     """Drop None values (a missing fact must not erase a known one) and normalise datetimes to UTC."""
     out: dict[str, Any] = {}
     for name, value in props.items():
         if value is None:
             continue
-        if isinstance(value, datetime):
-            value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        out[name] = value
+        out[name] = utc(value) if isinstance(value, datetime) else value
     return out
 
 
@@ -51,6 +58,8 @@ class Rel:
 
     @property
     def identity(self) -> tuple[Any, ...]:
+        if not self.merge_on:
+            return (self.type, self.start, self.end, ())
         return (self.type, self.start, self.end, tuple(self.props.get(p) for p in self.merge_on))
 
 
@@ -72,21 +81,24 @@ class Graph:
         state_time: datetime | None = None,
         state_rank: int = 0,
     ) -> NodeRef:
-        new = Node(label, key, clean(props or {}), tuple(extra_labels), clean(state or {}),
-                   clean({"t": state_time}).get("t"), state_rank)
-        old = self.nodes.get(new.ref)
+        ref = (label, key)
+        new = Node(label, key, clean(props) if props else {}, tuple(extra_labels) if extra_labels else (),
+                   clean(state) if state else {}, utc(state_time) if state_time is not None else None, state_rank)
+        old = self.nodes.get(ref)
         if old is None:
-            self.nodes[new.ref] = new
+            self.nodes[ref] = new
         else:
             _merge_node(old, new)
-        return new.ref
+        return ref
 
     def rel(self, type_: str, start: NodeRef, end: NodeRef, props: Mapping[str, Any] | None = None,
             *, merge_on: Iterable[str] = ()) -> None:
-        for ref in (start, end):
-            if ref not in self.nodes:
-                self.node(*ref)
-        new = Rel(type_, start, end, clean(props or {}), tuple(merge_on))
+        nodes = self.nodes
+        if start not in nodes:
+            self.node(*start)
+        if end not in nodes:
+            self.node(*end)
+        new = Rel(type_, start, end, clean(props) if props else {}, tuple(merge_on) if merge_on else ())
         identity = new.identity
         old = self.rels.get(identity)
         if old is None:
@@ -107,7 +119,8 @@ class Graph:
 
 def _merge_node(old: Node, new: Node) -> None:
     old.props.update(new.props)
-    old.extra_labels = tuple(dict.fromkeys(old.extra_labels + new.extra_labels))
+    if new.extra_labels and new.extra_labels != old.extra_labels:
+        old.extra_labels = tuple(dict.fromkeys(old.extra_labels + new.extra_labels))
     if new.state and (old.state_time is None or (new.state_time is not None and
                       (new.state_time, new.state_rank) >= (old.state_time, old.state_rank))):
         old.state.update(new.state)

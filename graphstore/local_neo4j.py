@@ -38,11 +38,6 @@ NEO4J_VERSION: str = re.search(r"<neo4j.version>([^<]+)<", _POM.read_text()).gro
 
 _JVM_OPTIONS = [
     "-Xms256m",  # fewer heap resizes while starting; measured lower RSS too
-    "-Xmx1g",
-    "-XX:+UseSerialGC",
-    # C1 only: about half the start-up CPU; heavy queries run up to ~2x slower, which a
-    # throwaway server can afford. LINEAGE_NEO4J_JAVA_OPTS="-XX:TieredStopAtLevel=4" undoes it.
-    "-XX:TieredStopAtLevel=1",
     "-XX:-UsePerfData",
     "-XX:+ExitOnOutOfMemoryError",
     "-Xlog:cds*=off",  # an outdated sharing archive just makes the start slower; no need to warn
@@ -52,6 +47,11 @@ _JVM_OPTIONS = [
     "-Dio.netty.tryReflectionSetAccessible=true",
     "-Dlog4j2.disable.jmx=true",
 ]
+# A throwaway server (tests, the demo): C1 only, about half the start-up CPU; heavy queries run up
+# to ~2x slower, which it can afford. LINEAGE_NEO4J_JAVA_OPTS="-XX:TieredStopAtLevel=4" undoes it.
+_THROWAWAY_JVM_OPTIONS = ["-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+# A server under sustained load (benchmarks, `dev neo4j`): full JIT and Neo4j's own collector, as in production.
+_SUSTAINED_JVM_OPTIONS = ["-Xmx2g", "-XX:+UseG1GC"]
 
 
 def _say(progress: Progress, message: str) -> None:
@@ -145,9 +145,11 @@ def _remove_others(cache: Path, pattern: str, keep: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _command(java: str, classpath: str, home: Path, *args: str, archive: list[str]) -> list[str]:
+def _command(java: str, classpath: str, home: Path, *args: str, archive: list[str],
+             sustained: bool = False) -> list[str]:
+    profile = _SUSTAINED_JVM_OPTIONS if sustained else _THROWAWAY_JVM_OPTIONS
     extra = shlex.split(os.environ.get("LINEAGE_NEO4J_JAVA_OPTS", ""))
-    return [java, *_JVM_OPTIONS, *archive, *extra, "-cp", classpath, "Launcher", "--home", str(home), *args]
+    return [java, *_JVM_OPTIONS, *profile, *archive, *extra, "-cp", classpath, "Launcher", "--home", str(home), *args]
 
 
 def _sharing_archive(java: str, classpath: str, cache: Path, progress: Progress) -> list[str]:
@@ -249,8 +251,11 @@ class _Output:
 def start_local_neo4j(bolt_port: int | None = None, data_dir: Path | None = None,
                       auth: tuple[str, str] | None = None, browser: bool = True,
                       http_port: int | None = None, progress: Progress = None,
-                      startup_timeout: float = 240) -> LocalNeo4j:
+                      startup_timeout: float = 240, sustained: bool = False) -> LocalNeo4j:
     """Start a local Neo4j and return once `RETURN 1` works over Bolt.
+
+    `sustained` configures the JVM as production would (full JIT, G1) for servers that do more than
+    a test's worth of work; the default favours a fast start.
 
     Ports that are None or 0 are picked by the OS. Without `data_dir` the database lives in a
     temporary folder removed by stop(). With `auth` the given user gets that password;
@@ -278,7 +283,8 @@ def start_local_neo4j(bolt_port: int | None = None, data_dir: Path | None = None
 
     _say(progress, "starting Neo4j…")
     # stdin stays open as a lifeline: when this process dies, the JVM reads EOF and shuts down.
-    process = subprocess.Popen(_command(java, full_classpath, home, *args, archive=archive), env=env,
+    process = subprocess.Popen(_command(java, full_classpath, home, *args, archive=archive, sustained=sustained),
+                               env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, bufsize=1)
     output = _Output(process, home / "logs" / "launcher.log")

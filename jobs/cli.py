@@ -303,7 +303,8 @@ def cmd_dev(args: argparse.Namespace, settings: Any) -> int:
     _stop_on_signals(stop)
     server = start_local_neo4j(bolt_port=args.bolt_port, http_port=args.http_port,
                                data_dir=args.data and __import__("pathlib").Path(args.data),
-                               auth=settings.neo4j_auth, progress=lambda m: print(m, file=sys.stderr))
+                               auth=settings.neo4j_auth, progress=lambda m: print(m, file=sys.stderr),
+                               sustained=True)
     with server:
         print(server.uri, flush=True)
         if server.browser_url:
