@@ -1,28 +1,34 @@
 """Event ingestion throughput, side by side in one run: our handling path against the raw write ceiling.
 
-    python bench/ingest.py [--events 20000] [--sqs-events 5000] [--pipelines 300] [--datasets 300]
+    python bench/ingest.py [--events 20000] [--sqs-events 5000] [--pipelines 300] [--datasets 300] [--rounds 3]
 
 Generates realistic events (EventBridge step-status and execution-status changes for a few hundred
 pipelines, EventBridge S3 object created/deleted events for a few hundred datasets, ~10% of them
-deletes), in time order, and measures two things on the same local Neo4j:
+deletes), in time order, and measures on the same local Neo4j:
 
-* ours: the consumer's handling path (`EventIngest.prepare` per receive batch of 10, `commit` per
-  group of --commit messages): parse envelopes, build graph data, one GraphWriter write per group
-  (state guards, first/last seen), S3 object statistics, hooks;
-* writer only: GraphWriter alone on the same precomputed group graphs (where the shared write
-  path's own cost ends and ours begins);
-* raw: the same rows (GraphWriter's own row builders, computed beforehand) written with plain batched
-  `UNWIND $rows AS r MERGE (n:Label {key: r.key}) SET n += r.props ...` (extra labels and state
-  fields set unconditionally; relationships `MERGE (a)-[x:T]->(b) SET x += r.props`) in transactions of
-  the same size, and nothing else: no parsing, no first/last-seen or source bookkeeping, no state-time guard,
-  no object statistics, no hooks.
+* ours: the consumer's handling path, threaded as in jobs/consumer.py (a receiver thread runs
+  `EventIngest.prepare` per receive batch of 10 while the committer `commit`s the previous group of
+  --commit messages): parse envelopes, build graph data, one GraphWriter write per group (state
+  guards, first/last seen), S3 object statistics in the same transaction, hooks;
+* raw: the same rows written with plain batched `UNWIND $rows AS r MERGE (n:Label {key: r.key})
+  SET n += r.props ...` (extra labels and state fields set unconditionally; relationships
+  `MERGE (a)-[x:T]->(b) SET x += r.props`) in transactions of the same size, and nothing else: the
+  rows (GraphWriter's own row builders) and each Dataset's final object statistics per group (as
+  plain properties on its row) are computed beforehand; no parsing, no first/last-seen or source
+  bookkeeping, no state-time guard, no read-before-write of the statistics, no hooks;
+* raw leaving out the object statistics: the graph rows alone (a lower bar for ours, reported too);
+* writer only: GraphWriter alone on the same precomputed rows (where the shared write path's own
+  cost ends and ours begins).
 
-Each runs twice interleaved (the best of each counts) on an emptied database. Then again with SQS
-in the loop (the moto server's SQS): ours is the real Consumer (2 receiver threads, long polls,
-DeleteMessageBatch); raw is 2 threads receiving 10 at a time, writing the precomputed rows of
-what they received in groups of the same size, and deleting. AWS enrichment (first-sight pipeline
-fetch, terminal-execution fetch) is off: those are AWS round trips, once per pipeline and per
-finished execution, not write throughput. The last line is one JSON object with every figure.
+Each runs --rounds times interleaved (the best of each counts) on an emptied database, after a
+warm-up of both sides. The local Neo4j runs with a production JVM (full JIT, G1: `sustained=True`),
+and the process uses the consumer's garbage-collector settings (jobs.ingest.tune_gc). Then again
+with SQS in the loop (the moto server's SQS): ours is the real Consumer (2 receiver threads, long
+polls, DeleteMessageBatch); raw is 2 threads receiving 10 at a time, writing the precomputed rows of
+what they received (with the group's object statistics, folded in memory) in groups of the same
+size, and deleting. AWS enrichment (first-sight pipeline fetch, terminal-execution fetch) is off:
+those are AWS round trips, once per pipeline and per finished execution, not write throughput. The
+last line is one JSON object with every figure.
 """
 from __future__ import annotations
 
@@ -373,9 +379,12 @@ def main() -> None:
         driver = GraphDatabase.driver(neo.uri, notifications_min_severity="OFF")
         writer = GraphWriter(driver)
         writer.ensure_schema()
-        warm = bodies[:1000]  # compile every statement once, for both sides
-        ours_without_sqs(writer, warm, args.commit)
-        raw_without_sqs(driver, [plain_work(merged(graphs[:1000]))])
+        # Warm up both sides (statement plans, the JIT) on a quarter of the work.
+        ours_without_sqs(writer, bodies[:len(bodies) // 4], args.commit)
+        reset(driver)
+        raw_without_sqs(driver, works[:len(works) // 4])
+        reset(driver)
+        writer_only(writer, writer_groups[:len(writer_groups) // 4])
 
         runs = {"ours": lambda: ours_without_sqs(writer, bodies, args.commit),
                 "raw": lambda: raw_without_sqs(driver, works),
