@@ -371,7 +371,7 @@ def main() -> None:
     print(f"{len(bodies)} events ({kinds['step']} step status, {kinds['execution']} execution status, "
           f"{kinds['s3']} S3 object) for {args.pipelines} pipelines and {args.datasets} datasets; "
           f"{rows} rows in groups of {args.commit} messages", flush=True)
-    # The consumer's process settings (Consumer.run applies them), for both sides: among other things
+    # The consumer process's settings (`consume` and `run` apply them), for both sides: among other things
     # they freeze what was computed up front (bodies, the raw side's rows) out of every collection.
     tune_gc()
 

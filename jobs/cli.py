@@ -237,7 +237,9 @@ def event_ingest(app: Any) -> Any:
 def event_consumer(app: Any, **overrides: Any) -> Any:
     """The SQS consumer (settings, overridden by the non-None `overrides`) around `event_ingest`."""
     from jobs.consumer import Consumer, ConsumerConfig
+    from jobs.ingest import tune_gc
 
+    tune_gc()  # a process setting: this process now lives to consume
     return Consumer(app.aws, event_ingest(app), ConsumerConfig.from_settings(app.settings, **overrides))
 
 

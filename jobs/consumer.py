@@ -25,8 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config import SettingsError
 from jobs.consumer_stats import ConsumerStats
-from jobs.ingest import (FAILED, OK, POISON, CommitReport, EventIngest, Handled, Message, Neo4jOutage, describe,
-                         tune_gc)
+from jobs.ingest import FAILED, OK, POISON, CommitReport, EventIngest, Handled, Message, Neo4jOutage, describe
 
 log = logging.getLogger("lineage.consumer")
 
@@ -149,7 +148,6 @@ class Consumer:
         """Consume until `stop` is set (or the queues are drained / max messages reached, if asked)."""
         if not self._dead_letter and self.config.poison_policy == "dead-letter":
             self.check_queues()
-        tune_gc()
         self.stats.running = True
         receivers = [threading.Thread(target=self._receive_loop, args=(i,), name=f"sqs-receiver-{i}", daemon=True)
                      for i in range(self.config.threads)]
