@@ -193,13 +193,15 @@ class ObjectStatsFold:
 
 def with_object_stats(work: list[tuple[str, list[dict[str, Any]]]],
                       stats: dict[str, dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """The plain rows with each Dataset's statistics as properties of its own row (new dicts, nothing shared)."""
+    """The plain rows with each Dataset's statistics as properties of its own row (new dicts, nothing
+    shared): graph_with_object_stats for rows already planned per message."""
     dataset = f"MERGE (n:Dataset {{{key_of('Dataset')}: r.key}})"
     return [(statement, [{**r, "props": {**r["props"], **stats.get(r["key"], {})}} for r in rows]
              if dataset in statement else rows) for statement, rows in work]
 
 
 def graph_with_object_stats(graph: Graph, stats: dict[str, dict[str, Any]]) -> Graph:
+    """A copy of the graph with each Dataset's statistics as plain node properties."""
     copy = merged([graph])
     for uri, props in stats.items():
         copy.nodes[("Dataset", uri)].props.update(props)
@@ -361,9 +363,9 @@ def main() -> None:
     fold = ObjectStatsFold()
     group_stats = [fold.group(handled[g:g + args.commit]) for g in range(0, len(handled), args.commit)]
     groups = [merged(graphs[g:g + args.commit]) for g in range(0, len(graphs), args.commit)]
-    graph_works = [plain_work(graph) for graph in groups]
-    works = [with_object_stats(work, stats) for work, stats in zip(graph_works, group_stats)]
     writer_groups = [graph_with_object_stats(graph, stats) for graph, stats in zip(groups, group_stats)]
+    works = [plain_work(graph) for graph in writer_groups]
+    graph_works = [plain_work(graph) for graph in groups]
     rows = sum(len(r) for work in works for _, r in work)
     kinds = {"step": sum("Step Status Change" in b for b in bodies),
              "execution": sum("Pipeline Execution Status Change" in b for b in bodies),

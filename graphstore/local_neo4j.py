@@ -283,9 +283,8 @@ def start_local_neo4j(bolt_port: int | None = None, data_dir: Path | None = None
 
     _say(progress, "starting Neo4j…")
     # stdin stays open as a lifeline: when this process dies, the JVM reads EOF and shuts down.
-    process = subprocess.Popen(_command(java, full_classpath, home, *args, archive=archive, sustained=sustained),
-                               env=env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    command = _command(java, full_classpath, home, *args, archive=archive, sustained=sustained)
+    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, bufsize=1)
     output = _Output(process, home / "logs" / "launcher.log")
     server = LocalNeo4j(uri="", browser_url=None, process=process, data_dir=home,
