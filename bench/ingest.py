@@ -53,7 +53,7 @@ from neo4j import GraphDatabase  # noqa: E402
 
 from collector.events.model import S3ObjectEvent  # noqa: E402
 from collector.events.s3 import ObjectStats, apply_object_events, dataset_of  # noqa: E402
-from collector.graph import Graph  # noqa: E402
+from graphstore.model import Graph  # noqa: E402
 from graphstore.local_neo4j import start_local_neo4j  # noqa: E402
 from graphstore.schema import key_of  # noqa: E402
 from graphstore.writer import GraphWriter, _node_row, _rel_row  # noqa: E402

@@ -99,18 +99,6 @@ def active_rules() -> DatasetRules:
     return _active[0]
 
 
-def validate_patterns(patterns: Iterable[str]) -> list[str]:
-    """Compile each pattern; raise ValueError naming the bad one (settings validation)."""
-    out = []
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-        out.append(pattern)
-    return out
-
-
 def is_s3_uri(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("s3://", "s3a://", "s3n://")) and len(value) > 5
 

@@ -6,16 +6,28 @@ own settings carry the prefix LINEAGE_.
 """
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Iterable
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from collector.git.config import GitRepoConfig
+from config.git import GitRepoConfig
 
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable."""
+
+
+def _valid_patterns(patterns: Iterable[str]) -> list[str]:
+    out = []
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        out.append(pattern)
+    return out
 
 
 def _split_csv(value: object) -> object:
@@ -108,9 +120,7 @@ class Settings(BaseSettings):
 
             value = json.loads(value) if value.strip().startswith("[") else ([value] if value.strip() else [])
         if isinstance(value, list):
-            from collector.s3uri import validate_patterns
-
-            return validate_patterns(str(v) for v in value)
+            return _valid_patterns(str(v) for v in value)
         return value
 
     @field_validator("s3_report_names", mode="before")

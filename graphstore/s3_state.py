@@ -11,8 +11,6 @@ from typing import Any, Iterable
 
 from neo4j import Driver
 
-from collector.s3.schema import columns_from_json
-from collector.s3.versioning import StoredSchema
 from graphstore.state import TERMINAL_STEP
 
 
@@ -56,29 +54,20 @@ class S3State:
                           "WHERE EXISTS { (d)-[:FEEDS|PRODUCES]-() } RETURN d.uri AS uri", uris=uris)
         return {r["uri"] for r in rows}
 
-    def schemas(self, uris: Iterable[str]) -> dict[str, StoredSchema]:
+    def schemas(self, uris: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Dataset URI -> {uri, current (schema id), newest, etag, time, versions: [{id, fingerprint,
+        version, columns, observed_at}]} for the datasets the graph holds."""
         rows = self._read(
             "UNWIND $uris AS u MATCH (d:Dataset {uri: u}) "
             "OPTIONAL MATCH (d)-[:HAS_SCHEMA]->(v:SchemaVersion) "
             "WITH d, collect(v {.id, .fingerprint, .version, .columns, .observed_at}) AS versions "
             "RETURN d.uri AS uri, d.schema_id AS current, d.newest_object AS newest, d.newest_object_etag AS etag, "
             "d.newest_object_time AS time, versions", uris=sorted(set(uris)))
-        out: dict[str, StoredSchema] = {}
         for row in rows:
-            stored = StoredSchema(row["uri"], newest_object=row["newest"], newest_object_etag=row["etag"],
-                                  newest_object_time=_native(row["time"]),
-                                  version_ids={v["id"] for v in row["versions"]})
-            current = next((v for v in row["versions"] if v["id"] == row["current"]), None)
-            if current is None and row["versions"]:  # no pointer (older writer): the highest version
-                current = max(row["versions"], key=lambda v: v.get("version") or 0)
-            if current:
-                stored.current_id = current["id"]
-                stored.current_fingerprint = current["fingerprint"]
-                stored.current_columns = columns_from_json(current["columns"])
-                stored.current_observed_at = _native(current["observed_at"])
-            stored.current_version = max((v.get("version") or 0 for v in row["versions"]), default=0)
-            out[row["uri"]] = stored
-        return out
+            row["time"] = _native(row["time"])
+            for version in row["versions"]:
+                version["observed_at"] = _native(version.get("observed_at"))
+        return {row["uri"]: row for row in rows}
 
     def posture_checked(self, buckets: Iterable[str]) -> dict[str, datetime | None]:
         rows = self._read("UNWIND $names AS n OPTIONAL MATCH (b:Bucket {name: n}) "

@@ -6,7 +6,6 @@ from typing import Any
 
 from neo4j import Driver
 
-from collector.s3uri import split
 
 
 class PipelineNotFound(LookupError):
@@ -228,3 +227,9 @@ def _graph_pipeline(steps: list[dict[str, Any]], edges: list[dict[str, Any]], vi
                     if link not in links:
                         links.append(link)
     return {"nodes": list(nodes.values()), "edges": links}
+
+
+def split(uri: str) -> tuple[str, str]:
+    """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
+    bucket, _, key = uri.split("://", 1)[1].partition("/")
+    return bucket, key

@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from neo4j import Driver, ManagedTransaction
 
-from collector.graph import Graph, Node, Rel
+from graphstore.model import Graph, Node, Rel, WriteStats
 from graphstore.schema import key_of, schema_statements
 
 log = logging.getLogger(__name__)
@@ -27,24 +26,6 @@ def _ident(name: str) -> str:
     if not name or not set(name) <= _IDENT_OK or name[0].isdigit():
         raise ValueError(f"not a safe Cypher identifier: {name!r}")
     return name
-
-
-@dataclass
-class WriteStats:
-    nodes: int = 0
-    relationships: int = 0
-    transactions: int = 0
-    seconds: float = 0.0
-    by_label: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    finish_result: Any = None  # what `finish` returned in the transaction that committed
-
-    def add(self, other: "WriteStats") -> None:
-        self.nodes += other.nodes
-        self.relationships += other.relationships
-        self.transactions += other.transactions
-        self.seconds += other.seconds
-        for label, count in other.by_label.items():
-            self.by_label[label] += count
 
 
 def node_statement(label: str, extra_labels: Sequence[str], stateful: bool) -> str:

@@ -125,7 +125,7 @@ def _flatten(groups: list[list[str]] | None) -> list[str]:
 def run_sync(app: Any, regions: list[str] | None = None, pipelines: list[str] | None = None,
              executions: int | None = None, stop: threading.Event | None = None,
              progress: Any = None) -> Any:
-    from jobs.sync import SageMakerSync
+    from jobs.sources.sagemaker import SageMakerSync
 
     syncer = SageMakerSync(app.aws, app.writer, app.state,
                            executions=app.settings.executions_per_pipeline if executions is None else executions,
@@ -196,7 +196,7 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     from jobs.scan import s3_scheduled_jobs
 
     jobs += s3_scheduled_jobs(app, settings)
-    from jobs.gitsync import git_scheduled_jobs
+    from jobs.sources.git_sql import git_scheduled_jobs
 
     jobs += git_scheduled_jobs(app, settings)
     background: list[Any] = []
@@ -222,12 +222,12 @@ def event_ingest(app: Any) -> Any:
     """The event handling path with every hook wired in. Other parts register here: S3 object hooks
     (schema extraction, S3 issue) and the Git push handler (Git/SQL issue); see docs/events.md."""
     from jobs.ingest import EventIngest
-    from jobs.sync import SageMakerSync
+    from jobs.sources.sagemaker import SageMakerSync
 
     from jobs.scan import build_s3_object_hook
 
     s3_hooks: list[Any] = [build_s3_object_hook(app)]
-    from jobs.gitsync import git_push_handler
+    from jobs.sources.git_sql import git_push_handler
 
     git_handler = git_push_handler(app, app.settings)
     definitions = SageMakerSync(app.aws, app.writer, app.state, executions=0)  # first-sight pipelines, enrichment

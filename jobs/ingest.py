@@ -29,11 +29,12 @@ from collector.events import parse_body
 from collector.events.s3 import objects_graph
 from collector.events.sagemaker import SageMakerEffect, is_known, kind_of, sagemaker_effect
 from collector.events.model import S3ObjectHook
-from collector.graph import Graph, Node, Rel, _merge_node
+from graphstore.model import Graph, Node, Rel, _merge_node
 from collector.sagemaker.definition import DefinitionError
 from collector.sagemaker.transform import arn_parts
 from graphstore.state import TERMINAL_EXECUTION
-from graphstore.writer import GraphWriter, WriteStats
+from graphstore.model import WriteStats
+from graphstore.writer import GraphWriter
 from jobs.object_stats import ObjectStatsStore
 
 log = logging.getLogger("lineage.events")
@@ -110,7 +111,7 @@ class EventIngest:
                  s3_hooks: Sequence[S3ObjectHook] = (), git_handler: GitPushHandler | None = None,
                  enrich: bool = True) -> None:
         self.writer = writer
-        self.sync = sync            # a jobs.sync.SageMakerSync with executions=0 (definitions only)
+        self.sync = sync            # a jobs.sources.sagemaker.SageMakerSync with executions=0 (definitions only)
         self.aws = aws
         self.s3_hooks = list(s3_hooks)
         self.git_handler = git_handler

@@ -13,7 +13,7 @@ from typing import Any
 from collector.s3.extract import ExtractOptions
 from collector.s3.hook import S3EventHook
 from collector.s3.report import S3Report
-from collector.s3.service import S3Datasets, S3Options, utcnow
+from jobs.sources.s3 import S3Datasets, S3Options, utcnow
 from collector.s3.throttle import DatasetThrottle
 from collector.s3uri import DEFAULT_RULES, DatasetRules, configure, is_s3_uri, split
 from config import Settings, SettingsError

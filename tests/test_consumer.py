@@ -16,7 +16,7 @@ from jobs.app import App
 from jobs.consumer import ERROR_ATTRIBUTE, Consumer, ConsumerConfig
 from jobs.health import HealthServer, Neo4jProbe
 from jobs.ingest import EventIngest, Message
-from jobs.sync import SageMakerSync
+from jobs.sources.sagemaker import SageMakerSync
 from jobs.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import dump

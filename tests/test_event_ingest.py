@@ -12,7 +12,7 @@ from jobs.app import App
 from jobs.cli import run_sync
 from jobs.ingest import FAILED, OK, POISON, EventIngest, Message
 from jobs.sim import inject_fault
-from jobs.sync import SageMakerSync
+from jobs.sources.sagemaker import SageMakerSync
 from jobs.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import counts, dump

@@ -11,11 +11,11 @@ import git
 import pytest
 
 from collector.events.model import GitPushEvent
-from collector.git.config import GitRepoConfig
-from collector.graph import Graph
+from config.git import GitRepoConfig
+from graphstore.model import Graph
 from config import load_settings
 from jobs.app import App
-from jobs.gitsync import GitSqlSync, SyncOptions, git_push_handler, git_scheduled_jobs, git_sql_sync
+from jobs.sources.git_sql import GitSqlSync, SyncOptions, git_push_handler, git_scheduled_jobs, git_sql_sync
 from graphstore.sql_state import SqlState
 from tests.graph_dump import dump
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.s3.objects import ObjectRef, list_objects
-from collector.s3.service import S3Datasets
+from jobs.sources.s3 import S3Datasets
 from config import load_settings
 from graphstore.examples import EXAMPLES
 from jobs.app import App

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from collector.graph import Graph
+from graphstore.model import Graph
 from graphstore.writer import GraphWriter
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)

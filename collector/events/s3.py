@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from collector.events.model import Ignored, MalformedMessage, S3ObjectEvent
 from collector.events.times import parse_time
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.s3uri import dataset_uri, is_marker, object_key_from_event
 
 _CREATED_PREFIXES = ("ObjectCreated:",)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from collector.events.model import CloudEvent, MalformedMessage
 from collector.events.times import parse_time
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.sagemaker.transform import (
     TERMINAL, execution_graph, job_graph, model_package_graph, pipeline_arn_of_execution, step_run_graph,
     step_run_key,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import git
 
-from collector.git.config import canonical, redact
+from config.git import canonical, redact
 
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "", "GCM_INTERACTIVE": "never"}
 

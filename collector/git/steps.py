@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from typing import Any, Iterable, Iterator, Mapping
 
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.sagemaker.transform import step_key
 
 TAG = "lineage:sql"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from collector.git.config import GitRepoConfig
+from config.git import GitRepoConfig
 from collector.git.repo import CommitInfo
-from collector.graph import Graph, NodeRef
+from graphstore.model import Graph, NodeRef
 from collector.sql.graph import sql_file_graph
 from collector.sql.model import FileLineage
 

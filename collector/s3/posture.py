@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.s3.objects import error_code, error_reason
 
 UNKNOWN = "Unknown"

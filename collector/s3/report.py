@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphstore.writer import WriteStats
+from graphstore.model import WriteStats
 
 
 @dataclass

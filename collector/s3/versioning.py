@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any, Mapping
 
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.s3.extract import Observation
-from collector.s3.schema import Column, columns_json, diff
+from collector.s3.schema import Column, columns_from_json, columns_json, diff
 from collector.s3uri import split
 
 
@@ -31,6 +32,23 @@ class StoredSchema:
     newest_object: str | None = None
     newest_object_etag: str | None = None
     newest_object_time: datetime | None = None
+
+
+def stored_schema(row: Mapping[str, Any]) -> StoredSchema:
+    """A graphstore.s3_state `schemas` row as a StoredSchema."""
+    versions = list(row.get("versions") or [])
+    stored = StoredSchema(row["uri"], newest_object=row.get("newest"), newest_object_etag=row.get("etag"),
+                          newest_object_time=row.get("time"), version_ids={v["id"] for v in versions})
+    current = next((v for v in versions if v["id"] == row.get("current")), None)
+    if current is None and versions:  # no pointer (older writer): the highest version
+        current = max(versions, key=lambda v: v.get("version") or 0)
+    if current:
+        stored.current_id = current["id"]
+        stored.current_fingerprint = current["fingerprint"]
+        stored.current_columns = columns_from_json(current["columns"])
+        stored.current_observed_at = current.get("observed_at")
+    stored.current_version = max((v.get("version") or 0 for v in versions), default=0)
+    return stored
 
 
 @dataclass

@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from collector.graph import Graph, NodeRef
+from graphstore.model import Graph, NodeRef
 from collector.s3uri import guess_format, split
 from collector.sagemaker.definition import PipelineDef, StepDef
 from collector.sagemaker.io import DataRef, find_data

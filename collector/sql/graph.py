@@ -10,7 +10,7 @@ external_location in DDL gives Table -[:STORED_AT]-> Dataset.
 from __future__ import annotations
 
 from collector import s3uri
-from collector.graph import Graph, NodeRef
+from graphstore.model import Graph, NodeRef
 from collector.sql.extract import collapsed_column_edges
 from collector.sql.model import FileLineage
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from collector import s3uri
-from collector.graph import Graph
+from graphstore.model import Graph
 
 
 def glue_location(response: Mapping[str, Any]) -> str | None:

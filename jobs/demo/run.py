@@ -67,7 +67,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         try:
             app.writer.ensure_schema()
             report = run_sync(app, progress=None)
-            from collector.s3.service import utcnow
+            from jobs.sources.s3 import utcnow
             from jobs.scan import s3_service
 
             s3_service(app).rescan(utcnow(), 10_000)  # schemas of the datasets the demo's steps touch

@@ -6,6 +6,7 @@ written only when `state_time` is not older than what the graph already holds.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
@@ -125,3 +126,21 @@ def _merge_node(old: Node, new: Node) -> None:
                       (new.state_time, new.state_rank) >= (old.state_time, old.state_rank))):
         old.state.update(new.state)
         old.state_time, old.state_rank = new.state_time, new.state_rank
+
+
+@dataclass
+class WriteStats:
+    nodes: int = 0
+    relationships: int = 0
+    transactions: int = 0
+    seconds: float = 0.0
+    by_label: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    finish_result: Any = None  # what `finish` returned in the transaction that committed
+
+    def add(self, other: "WriteStats") -> None:
+        self.nodes += other.nodes
+        self.relationships += other.relationships
+        self.transactions += other.transactions
+        self.seconds += other.seconds
+        for label, count in other.by_label.items():
+            self.by_label[label] += count

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.sagemaker import fetch
 from collector.sagemaker.definition import DefinitionError, PipelineDef, parse_definition
 from collector.sagemaker.transform import (
@@ -25,7 +25,8 @@ from collector.sagemaker.transform import (
     model_graph, model_package_graph, pipeline_graph, step_run_data_graph, step_run_graph,
 )
 from graphstore.state import GraphState
-from graphstore.writer import GraphWriter, WriteStats
+from graphstore.model import WriteStats
+from graphstore.writer import GraphWriter
 
 log = logging.getLogger("lineage.sync")
 

@@ -15,13 +15,13 @@ from typing import Any, Callable, Iterable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws
-from collector.graph import Graph
-from collector.s3.enrich import PostureKeeper, ReportReader
+from graphstore.model import Graph
+from jobs.sources.s3_enrich import PostureKeeper, ReportReader
 from collector.s3.extract import ExtractOptions, Observation, extract
 from collector.s3.objects import ObjectReader, ObjectRef, error_reason, head_object, list_objects, newest
 from collector.s3.report import S3Report
 from collector.s3.reports import REPORT_NAMES
-from collector.s3.versioning import StoredSchema, plan_observation
+from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
 from collector.s3uri import DatasetRules, active_rules, ancestors, dataset_uri, folder_dataset, is_marker, split
 from graphstore.s3_state import S3State
 from graphstore.writer import GraphWriter
@@ -91,7 +91,7 @@ class S3Datasets:
                 progress: Progress | None = None, extra: dict[str, dict[str, Any]] | None = None) -> None:
         """Read each dataset's chosen object unless its ETag was already observed; write the outcome."""
         report.datasets += len(picks)
-        stored = self.state.schemas(picks) if picks else {}
+        stored = {uri: stored_schema(row) for uri, row in self.state.schemas(picks).items()} if picks else {}
         now = self.now()
         graph = Graph()
         todo: dict[str, ObjectRef] = {}

@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from collector.git.config import GitRepoConfig, canonical, redact
+from config.git import GitRepoConfig, canonical, redact
 from collector.git.repo import CommitInfo, GitError, Mirror
 from collector.git.steps import step_sql_links
 from collector.git.transform import commits_graph, file_graph, file_key, repo_node, retired_file_graph
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.sql import SqlSource, extract_sources
 from collector.sql.names import dialect_of, normalize_dotted
 from collector.sql.storage import glue_location, location_graph

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws
-from collector.graph import Graph
+from graphstore.model import Graph
 from collector.s3.formats import Unreadable
 from collector.s3.objects import ObjectReader, ObjectRef, ReadFailed, error_reason, list_objects
 from collector.s3.posture import UNKNOWN, fetch_posture, posture_graph, posture_props
@@ -24,7 +24,7 @@ from graphstore.s3_state import ReportCandidate, S3State
 from graphstore.writer import GraphWriter
 
 if TYPE_CHECKING:
-    from collector.s3.service import S3Datasets
+    from jobs.sources.s3 import S3Datasets
 
 log = logging.getLogger("lineage.s3")
 
