@@ -59,6 +59,7 @@ from graphstore.schema import key_of  # noqa: E402
 from graphstore.writer import GraphWriter, _node_row, _rel_row  # noqa: E402
 from jobs.consumer import Consumer, ConsumerConfig  # noqa: E402
 from jobs.ingest import EventIngest, Handled, Message, tune_gc  # noqa: E402
+from jobs.wiring import offline_event_handlers  # noqa: E402
 from jobs.sim import start_sim  # noqa: E402
 from tests import event_samples as ev  # noqa: E402
 
@@ -169,7 +170,8 @@ def raw_write(driver: Any, work: list[tuple[str, list[dict[str, Any]]]]) -> int:
 
 
 def prepared(bodies: list[str]) -> list[Handled]:
-    ingest = EventIngest(GraphWriter(None), enrich=False)  # prepare only: never writes
+    writer = GraphWriter(None)  # prepare only: never writes
+    ingest = EventIngest(writer, offline_event_handlers(writer))
     return ingest.prepare(Message("bench", str(i), b) for i, b in enumerate(bodies))
 
 
@@ -182,7 +184,7 @@ class ObjectStatsFold:
     def group(self, handled: list[Handled]) -> dict[str, dict[str, Any]]:
         by_dataset: dict[str, list[S3ObjectEvent]] = defaultdict(list)
         for h in handled:
-            for event in h.s3_events:
+            for event in h.data(S3ObjectEvent):
                 by_dataset[dataset_of(event)].append(event)
         props = {}
         for uri, events in by_dataset.items():
@@ -235,7 +237,7 @@ def reset(driver: Any) -> None:
 def ours_without_sqs(writer: GraphWriter, bodies: list[str], group: int) -> float:
     """The consumer's handling path minus SQS: a receiver thread prepares receive batches of 10 while
     the committer writes the previous group of `group` messages (as jobs/consumer.py overlaps them)."""
-    ingest = EventIngest(writer, enrich=False)
+    ingest = EventIngest(writer, offline_event_handlers(writer))
     messages = [Message("bench", str(i), b) for i, b in enumerate(bodies)]
     ready: queue.Queue[list[Handled] | None] = queue.Queue(maxsize=2)
 
@@ -284,7 +286,7 @@ def fill_queue(sqs: Any, bodies: list[str], name: str) -> str:
 def ours_with_sqs(aws: Any, writer: GraphWriter, url: str, group: int, threads: int) -> tuple[float, int]:
     config = ConsumerConfig(queue_urls=[url], wait_seconds=0, batch_size=10, visibility_timeout=120, threads=threads,
                             commit_messages=group, poison_policy="delete", until_empty=True)
-    consumer = Consumer(aws, EventIngest(writer, enrich=False), config)
+    consumer = Consumer(aws, EventIngest(writer, offline_event_handlers(writer)), config)
     started = time.perf_counter()
     stats = consumer.run(threading.Event())
     return time.perf_counter() - started, stats.total("deleted")

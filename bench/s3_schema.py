@@ -94,7 +94,7 @@ def burst_figures(sim, s3) -> list[dict]:
     from config import load_settings
     from graphstore.local_neo4j import start_local_neo4j
     from jobs.app import App
-    from jobs.scan import build_s3_object_hook
+    from jobs.sources.s3 import build_s3_object_hook
 
     from collector.events.model import S3ObjectEvent
 

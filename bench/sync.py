@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from config import load_settings  # noqa: E402
 from graphstore.local_neo4j import start_local_neo4j  # noqa: E402
 from jobs.app import App  # noqa: E402
-from jobs.cli import run_sync  # noqa: E402
+from jobs.wiring import run_sync  # noqa: E402
 from jobs.sim import start_sim  # noqa: E402
 from jobs.sim.account import seed_demo_account, seed_execution, seed_pipeline  # noqa: E402
 

@@ -47,3 +47,12 @@ class Aws:
         with self._lock:
             calls, self.calls = self.calls, Counter()
         return calls
+
+
+def describe_error(exc: BaseException) -> str:
+    """'Code: message' of an AWS error, or 'Type: text' of anything else: what logs and reports show."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+        err = response["Error"]
+        return f"{err.get('Code', 'ClientError')}: {err.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"

@@ -1,28 +1,60 @@
-"""Opening the Neo4j driver from settings, with a clear one-line failure."""
+"""Opening the Neo4j driver with a clear one-line failure, and telling an outage from an error."""
 from __future__ import annotations
 
-from neo4j import Driver, GraphDatabase
-from neo4j.exceptions import AuthError, ServiceUnavailable
+from contextlib import contextmanager
+from typing import Iterator
 
-from config import Settings
+from neo4j import Driver, GraphDatabase
+from neo4j.exceptions import (
+    AuthError, ConnectionPoolError, DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired,
+    TransientError,
+)
+
+# Failures that mean "Neo4j cannot be reached or keeps failing transiently", not "this write is wrong".
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    ServiceUnavailable, SessionExpired, TransientError, DatabaseUnavailable, ConnectionPoolError,
+    IncompleteCommit, ConnectionError, TimeoutError,
+)
 
 
 class Neo4jUnavailable(RuntimeError):
-    pass
+    """Neo4j cannot be reached at start (or rejects the credentials)."""
 
 
-def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
-    driver = GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth,
-                                  user_agent="sagemaker-lineage-collector",
+class Neo4jOutage(Exception):
+    """Neo4j cannot be reached (or keeps failing transiently): hold the work and retry later."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, (Neo4jOutage, *OUTAGE_ERRORS))
+
+
+@contextmanager
+def as_outage() -> Iterator[None]:
+    """Re-raise an outage-class driver error as Neo4jOutage; anything else passes unchanged."""
+    try:
+        yield
+    except OUTAGE_ERRORS as exc:
+        raise Neo4jOutage(f"{type(exc).__name__}: {exc}") from exc
+
+
+def open_driver(uri: str, auth: tuple[str, str] | None = None, *, verify: bool = True) -> Driver:
+    driver = GraphDatabase.driver(uri, auth=auth, user_agent="sagemaker-lineage-collector",
                                   notifications_min_severity="OFF")
     if verify:
         try:
             driver.verify_connectivity()
         except AuthError:
             driver.close()
-            raise Neo4jUnavailable(f"Neo4j at {settings.neo4j_uri} rejected the credentials "
+            raise Neo4jUnavailable(f"Neo4j at {uri} rejected the credentials "
                                    "(check NEO4J_USERNAME / NEO4J_PASSWORD)") from None
         except (ServiceUnavailable, OSError) as exc:
             driver.close()
-            raise Neo4jUnavailable(f"cannot reach Neo4j at {settings.neo4j_uri} (NEO4J_URI): {exc}") from None
+            raise Neo4jUnavailable(f"cannot reach Neo4j at {uri} (NEO4J_URI): {exc}") from None
     return driver
+
+
+def ping(driver: Driver, database: str | None = None) -> None:
+    """One auto-commit `RETURN 1` (no retries: fails fast); raises when Neo4j does not answer."""
+    with driver.session(database=database) as session:
+        session.run("RETURN 1").consume()

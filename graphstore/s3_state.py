@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-from neo4j import Driver
+from graphstore.reader import Reader
 
 from graphstore.state import TERMINAL_STEP
 
@@ -36,15 +36,7 @@ class ReportCandidate:
     outputs: list[dict[str, str]] = field(default_factory=list)  # {name, uri, dataset}
 
 
-class S3State:
-    def __init__(self, driver: Driver, database: str | None = None) -> None:
-        self.driver = driver
-        self.database = database
-
-    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        records, _, _ = self.driver.execute_query(query, params, database_=self.database, routing_="r")
-        return [r.data() for r in records]
-
+class S3State(Reader):
     def lineage_datasets(self, uris: Iterable[str]) -> set[str]:
         """Which of these URIs are datasets a step or job reads or writes (exact key lookups)."""
         uris = sorted(set(uris))

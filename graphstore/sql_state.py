@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from neo4j import Driver
+from graphstore.reader import Reader
 
 # Lineage edges that a SQL file defines carry `file` (the SqlFile key) and `parsed_at` (the head sha
 # of the sync that parsed the file): a later parse retires the edges it did not write again.
@@ -20,19 +20,7 @@ class RepoState:
     commits: dict[str, str] = field(default_factory=dict)  # path -> the last commit that changed it
 
 
-class SqlState:
-    def __init__(self, driver: Driver, database: str | None = None) -> None:
-        self.driver = driver
-        self.database = database
-
-    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        records, _, _ = self.driver.execute_query(query, params, database_=self.database, routing_="r")
-        return [r.data() for r in records]
-
-    def _write(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        records, _, _ = self.driver.execute_query(query, params, database_=self.database)
-        return [r.data() for r in records]
-
+class SqlState(Reader):
     def repo(self, url: str) -> RepoState:
         rows = self._read(
             "OPTIONAL MATCH (r:Repo {url: $url}) "

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
-from neo4j import Driver
+from graphstore.reader import Reader
 
 TERMINAL_EXECUTION = ["Succeeded", "Failed", "Stopped"]
 TERMINAL_JOB = ["Completed", "Failed", "Stopped"]
@@ -19,16 +19,7 @@ class PipelineState:
     terminal_executions: set[str] = field(default_factory=set)
 
 
-class GraphState:
-    def __init__(self, driver: Driver, database: str | None = None) -> None:
-        self.driver = driver
-        self.database = database
-
-    def _read(self, query: str, **params: object) -> list[dict]:
-        records, _, _ = self.driver.execute_query(query, params, database_=self.database,
-                                                  routing_="r")
-        return [r.data() for r in records]
-
+class GraphState(Reader):
     def pipeline(self, arn: str) -> PipelineState:
         rows = self._read(
             "OPTIONAL MATCH (p:Pipeline {arn: $arn}) "
@@ -54,17 +45,16 @@ class GraphState:
         return {r["arn"] for r in self._read(query, arns=arns, terminal=TERMINAL_JOB)}
 
     def retire_missing_pipelines(self, region: str, account: str, present: list[str]) -> int:
-        records, _, _ = self.driver.execute_query(
+        rows = self._write(
             "MATCH (p:Pipeline {region: $region, account: $account}) "
             "WHERE NOT p.arn IN $present AND coalesce(p.retired, false) = false "
             "SET p.retired = true RETURN count(p) AS n",
-            {"region": region, "account": account, "present": present},
-            database_=self.database)
-        return records[0]["n"]
+            region=region, account=account, present=present)
+        return int(rows[0]["n"])
 
     def retire_stale_definition(self, pipeline_arn: str, definition_hash: str) -> int:
         """Steps and definition-level edges the current definition no longer has stop being current."""
-        records, _, _ = self.driver.execute_query(
+        rows = self._write(
             "MATCH (p:Pipeline {arn: $arn})-[:HAS_STEP]->(s:Step) "
             "WHERE s.definition_hash <> $hash "
             "SET s.retired = true "
@@ -72,6 +62,25 @@ class GraphState:
             "OPTIONAL MATCH (:Pipeline {arn: $arn})-[:HAS_STEP]->(:Step)-[r]-() "
             "WHERE r.definition_hash IS NOT NULL AND r.definition_hash <> $hash "
             "DELETE r RETURN retired, count(r) AS edges",
-            {"arn": pipeline_arn, "hash": definition_hash}, database_=self.database)
-        return records[0]["retired"] if records else 0
+            arn=pipeline_arn, hash=definition_hash)
+        return int(rows[0]["retired"]) if rows else 0
 
+    # --- what the event path asks -------------------------------------------------------------
+
+    def pipelines_with_definition(self, arns: Iterable[str]) -> dict[str, str | None]:
+        """ARN -> name of those of these pipelines whose definition the graph holds."""
+        rows = self._read("UNWIND $arns AS a MATCH (p:Pipeline {arn: a}) WHERE p.definition IS NOT NULL "
+                          "RETURN p.arn AS arn, p.name AS name", arns=sorted(set(arns)))
+        return {r["arn"]: r["name"] for r in rows}
+
+    def pipeline_name(self, arn: str) -> str | None:
+        rows = self._read("MATCH (p:Pipeline {arn: $arn}) RETURN p.name AS name", arn=arn)
+        return rows[0]["name"] if rows else None
+
+    def executions_stored_terminal(self, executions: dict[str, str]) -> dict[str, tuple[bool, str | None]]:
+        """execution ARN -> (stored in a terminal state, its pipeline's name) for {execution ARN: pipeline ARN}."""
+        rows = self._read(
+            "UNWIND $rows AS r OPTIONAL MATCH (e:PipelineExecution {arn: r.e}) OPTIONAL MATCH (p:Pipeline {arn: r.p}) "
+            "RETURN r.e AS execution, coalesce(e.status IN $terminal, false) AS done, p.name AS name",
+            rows=[{"e": e, "p": p} for e, p in executions.items()], terminal=TERMINAL_EXECUTION)
+        return {r["execution"]: (bool(r["done"]), r["name"]) for r in rows}

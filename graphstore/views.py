@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from neo4j import Driver
+from graphstore.reader import Reader
 
 
 
@@ -86,15 +86,7 @@ def _loads(text: Any) -> Any:
         return {}
 
 
-class Views:
-    def __init__(self, driver: Driver, database: str | None = None) -> None:
-        self.driver = driver
-        self.database = database
-
-    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        records, _, _ = self.driver.execute_query(query, params, database_=self.database, routing_="r")
-        return [r.data() for r in records]
-
+class Views(Reader):
     def lineage(self, name: str, *, region: str | None = None, domain: str | None = None,
                 include_latest_exec: bool = True, view: str = "both") -> dict[str, Any]:
         found = self._read(FIND_PIPELINE, name=name, region=region, domain=domain)

@@ -20,7 +20,7 @@ class App:
 
     @cached_property
     def driver(self) -> Driver:
-        return open_driver(self.settings)
+        return open_driver(self.settings.neo4j_uri, self.settings.neo4j_auth)
 
     @cached_property
     def aws(self) -> Aws:

@@ -9,8 +9,11 @@ import threading
 from typing import Any, Sequence
 
 from config import SettingsError, load_settings
+from jobs.sources import SOURCES, source_names
+from jobs.sources.base import Command
 
 log = logging.getLogger("lineage.cli")
+SOURCE_COMMANDS: dict[str, Command] = {}
 
 
 def _csv(value: str) -> list[str]:
@@ -24,10 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("init-schema", help="create Neo4j constraints and indexes (idempotent)")
 
-    sync = sub.add_parser("sync", help="run one sync of SageMaker pipelines and print a summary")
+    sync = sub.add_parser("sync", help="run one reconciliation of every source (SageMaker pipelines, S3 posture "
+                                       "and reports, SQL from Git) and print a summary")
     sync.add_argument("--region", action="append", type=_csv, help="region(s); repeatable or comma-separated")
     sync.add_argument("--pipeline", action="append", type=_csv, help="only these pipeline names")
     sync.add_argument("--executions", type=int, help="latest executions per pipeline (0: definitions only)")
+    sync.add_argument("--source", action="append", type=_csv, metavar="NAME",
+                      help=f"only these sources ({', '.join(source_names())}); repeatable or comma-separated")
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     sub.add_parser("run", help="the long-running worker: scheduled syncs (and the SQS consumer when "
@@ -48,15 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     inventory = sub.add_parser("inventory", help="print region -> domains -> pipelines, read from Neo4j")
     inventory.add_argument("--regions", type=_csv)
 
-    scan = sub.add_parser("scan", help="read the schemas of the S3 datasets under a prefix, and the bucket's posture")
-    scan.add_argument("uri", help="s3://bucket/prefix")
-    scan.add_argument("--region", help="the bucket's region (default: the first of LINEAGE_REGIONS, or AWS_REGION)")
-    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-    sql = sub.add_parser("sql-lineage", help="print table- and column-level lineage of SQL files as JSON")
-    from jobs.sql_cli import add_arguments as _sql_arguments
-
-    _sql_arguments(sql)
+    for source in SOURCES:  # each source's own commands (scan, sql-lineage, ...)
+        SOURCE_COMMANDS.update(source.add_commands(sub))
 
     dev = sub.add_parser("dev", help="developer helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True, metavar="HELPER")
@@ -82,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jobs.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_format)
-    from jobs.scan import configure_dataset_rules
+    from jobs.sources.s3 import configure_dataset_rules
 
     configure_dataset_rules(settings)  # the sync and the S3 work fold object keys into datasets alike
-    handler = COMMANDS[args.command]
+    handler = COMMANDS.get(args.command) or SOURCE_COMMANDS[args.command]
     try:
         return handler(args, settings)
     except SettingsError as exc:
@@ -122,43 +121,20 @@ def _flatten(groups: list[list[str]] | None) -> list[str]:
     return [v for group in groups or [] for v in group]
 
 
-def run_sync(app: Any, regions: list[str] | None = None, pipelines: list[str] | None = None,
-             executions: int | None = None, stop: threading.Event | None = None,
-             progress: Any = None) -> Any:
-    from jobs.sources.sagemaker import SageMakerSync
-
-    syncer = SageMakerSync(app.aws, app.writer, app.state,
-                           executions=app.settings.executions_per_pipeline if executions is None else executions,
-                           workers=app.settings.sync_workers, progress=progress, stop=stop)
-    report = syncer.run(app.regions(regions), pipelines or app.settings.pipelines)
-    if not (stop and stop.is_set()):
-        enrich_datasets(app)
-        report.aws_calls.update(app.aws.reset_counts())
-    log.info("sync finished", extra={"fields": {k: v for k, v in report.as_dict().items() if k != "errors"}})
-    return report
-
-
-def enrich_datasets(app: Any) -> None:
-    """After a sync: posture of buckets not fetched recently, and metrics from finished steps' reports."""
-    from jobs.scan import evaluation_metrics_for_execution, refresh_posture, s3_service
-
-    try:
-        service = s3_service(app)
-        refresh_posture(app, service=service)
-        evaluation_metrics_for_execution(app, None, service=service)
-    except Exception:  # S3 enrichment must not undo a sync that succeeded
-        log.exception("S3 enrichment after the sync failed; the scheduled S3 jobs will retry")
-
-
 def cmd_sync(args: argparse.Namespace, settings: Any) -> int:
     from jobs.progress import Progress
+    from jobs.wiring import run_sync
 
+    sources = _flatten(args.source) or None
+    unknown = sorted(set(sources or []) - set(source_names()))
+    if unknown:
+        raise SettingsError(f"unknown source {', '.join(unknown)} (--source); known: {', '.join(source_names())}")
     app = _app(settings)
     try:
         app.writer.ensure_schema()
         with Progress(enabled=not args.json) as progress:
             report = run_sync(app, _flatten(args.region), _flatten(args.pipeline), args.executions,
-                              progress=progress.update)
+                              progress=progress.update, sources=sources)
     finally:
         app.close()
     summary = report.as_dict()
@@ -186,19 +162,12 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace, settings: Any) -> int:
-    from jobs.worker import ScheduledJob, Worker, sync_trigger
+    from jobs.wiring import event_consumer, scheduled_jobs, start_health
+    from jobs.worker import Worker
 
     app = _app(settings)
     app.writer.ensure_schema()
     app.regions()  # fail at start, not at the first scheduled run
-    jobs = [ScheduledJob("sagemaker-sync", sync_trigger(settings), lambda stop: run_sync(app, stop=stop),
-                         run_at_start=settings.sync_on_start)]
-    from jobs.scan import s3_scheduled_jobs
-
-    jobs += s3_scheduled_jobs(app, settings)
-    from jobs.sources.git_sql import git_scheduled_jobs
-
-    jobs += git_scheduled_jobs(app, settings)
     background: list[Any] = []
     worker_grace = 17.0  # ECS sends SIGKILL 30 s after SIGTERM
     consumer = None
@@ -207,7 +176,7 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         consumer.check_queues()  # fail at start, not at the first message
         background.append(("sqs-consumer", consumer.run))
     health = start_health(app, consumer)
-    worker = Worker(jobs, background, shutdown_grace=worker_grace)
+    worker = Worker(scheduled_jobs(app), background, shutdown_grace=worker_grace)
     worker.install_signal_handlers()
     try:
         worker.run()
@@ -218,44 +187,9 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def event_ingest(app: Any) -> Any:
-    """The event handling path with every hook wired in. Other parts register here: S3 object hooks
-    (schema extraction, S3 issue) and the Git push handler (Git/SQL issue); see docs/events.md."""
-    from jobs.ingest import EventIngest
-    from jobs.sources.sagemaker import SageMakerSync
-
-    from jobs.scan import build_s3_object_hook
-
-    s3_hooks: list[Any] = [build_s3_object_hook(app)]
-    from jobs.sources.git_sql import git_push_handler
-
-    git_handler = git_push_handler(app, app.settings)
-    definitions = SageMakerSync(app.aws, app.writer, app.state, executions=0)  # first-sight pipelines, enrichment
-    return EventIngest(app.writer, sync=definitions, aws=app.aws, s3_hooks=s3_hooks, git_handler=git_handler)
-
-
-def event_consumer(app: Any, **overrides: Any) -> Any:
-    """The SQS consumer (settings, overridden by the non-None `overrides`) around `event_ingest`."""
-    from jobs.consumer import Consumer, ConsumerConfig
-    from jobs.ingest import tune_gc
-
-    tune_gc()  # a process setting: this process now lives to consume
-    return Consumer(app.aws, event_ingest(app), ConsumerConfig.from_settings(app.settings, **overrides))
-
-
-def start_health(app: Any, consumer: Any = None) -> Any:
-    """The health endpoint on LINEAGE_HEALTH_PORT (none when 0)."""
-    if not app.settings.health_port:
-        return None
-    from jobs.health import HealthServer, Neo4jProbe
-
-    probe = Neo4jProbe(app.driver, app.settings.neo4j_database)
-    return HealthServer(app.settings.health_port, probe,
-                        consumer_snapshot=consumer.stats.snapshot if consumer else None,
-                        alive=(lambda: consumer.stats.running) if consumer else None).start()
-
-
 def cmd_consume(args: argparse.Namespace, settings: Any) -> int:
+    from jobs.wiring import event_consumer, start_health
+
     app = _app(settings)
     app.writer.ensure_schema()
     consumer = event_consumer(app, queue_urls=_flatten(args.queue_url) or None, until_empty=args.until_empty,
@@ -322,18 +256,6 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
-def cmd_sql_lineage(args: argparse.Namespace, settings: Any) -> int:
-    from jobs.sql_cli import run
-
-    return run(args)
-
-
-def cmd_scan(args: argparse.Namespace, settings: Any) -> int:
-    from jobs.scan import cmd_scan as scan
-
-    return scan(args, settings)
-
-
 def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
     from jobs.demo.run import run_demo
 
@@ -343,7 +265,6 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 COMMANDS = {
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
-    "sql-lineage": cmd_sql_lineage, "scan": cmd_scan,
 }
 
 if __name__ == "__main__":

@@ -406,7 +406,7 @@ class Consumer:
             log.info("events committed", extra={"fields": {
                 "messages": report.messages, "events": report.events, "failed": report.failed,
                 "nodes": report.writes.nodes, "relationships": report.writes.relationships,
-                "transactions": report.writes.transactions, "datasets": report.datasets,
+                "transactions": report.writes.transactions, **report.counts,
                 "seconds": round(report.seconds, 3)}})
 
     def _delete_loop(self) -> None:

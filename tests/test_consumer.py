@@ -16,7 +16,9 @@ from jobs.app import App
 from jobs.consumer import ERROR_ATTRIBUTE, Consumer, ConsumerConfig
 from jobs.health import HealthServer, Neo4jProbe
 from jobs.ingest import EventIngest, Message
-from jobs.sources.sagemaker import SageMakerSync
+from jobs.sources.git_sql import GitEvents
+from jobs.sources.s3 import S3Events
+from jobs.sources.sagemaker import SageMakerEvents
 from jobs.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import dump
@@ -74,15 +76,17 @@ def drain(sqs, url: str) -> list[dict]:
         messages += got
 
 
-def plain_ingest(app: App) -> EventIngest:
-    """The event path as the CLI builds it, minus the hooks other issues register (tested with them)."""
-    return EventIngest(app.writer, sync=SageMakerSync(app.aws, app.writer, app.state, executions=0), aws=app.aws)
+def plain_ingest(app: App, s3_hooks=(), git_handler=None) -> EventIngest:
+    """The event path as the CLI builds it, with these S3 hooks and Git push handler (tested apart)."""
+    return EventIngest(app.writer, [SageMakerEvents(app.writer, app.aws, app.state), S3Events(app.writer, s3_hooks),
+                                    GitEvents(git_handler)])
 
 
-def consumer_for(app: App, url: str, **overrides) -> Consumer:
+def consumer_for(app: App, url: str, s3_hooks=(), git_handler=None, **overrides) -> Consumer:
     options = {"until_empty": True, "wait_seconds": 1, "visibility_timeout": 30, "shutdown_seconds": 10}
     options.update(overrides)
-    return Consumer(app.aws, plain_ingest(app), ConsumerConfig.from_settings(app.settings, queue_urls=[url], **options))
+    return Consumer(app.aws, plain_ingest(app, s3_hooks, git_handler),
+                    ConsumerConfig.from_settings(app.settings, queue_urls=[url], **options))
 
 
 def definition(name: str) -> dict:
@@ -139,8 +143,7 @@ def test_a_failing_message_comes_back_and_is_dead_lettered_after_max_receive_cou
         attempts.append(event.after)
         raise OSError("git fetch failed: connection reset")
 
-    consumer = consumer_for(app, url, until_empty=False, visibility_timeout=1)
-    consumer.ingest.git_handler = git_handler
+    consumer = consumer_for(app, url, until_empty=False, visibility_timeout=1, git_handler=git_handler)
     stop = threading.Event()
     runner = threading.Thread(target=consumer.run, args=(stop,))
     runner.start()
@@ -212,8 +215,7 @@ def test_s3_notifications_from_the_simulated_bucket_keep_awkward_keys_verbatim(a
         s3.put_object(Bucket="acme-ml-data", Key=key, Body=b"id,value\n1,2\n")
     s3.delete_object(Bucket="acme-ml-data", Key=keys[0])
     seen: list[str] = []
-    consumer = consumer_for(app, url)
-    consumer.ingest.s3_hooks.append(lambda events: seen.extend(e.key for e in events))
+    consumer = consumer_for(app, url, s3_hooks=[lambda events: seen.extend(e.key for e in events)])
     stats = consumer.run(threading.Event())
     assert stats.snapshot()["queues"][url]["events"]["ignored:s3:TestEvent"] == 1
     assert sorted(seen) == sorted(keys + [keys[0]])

@@ -167,6 +167,7 @@ def test_sigterm_under_load_exits_in_time_and_loses_nothing(settings_env, sim, n
 def test_while_neo4j_is_unreachable_receiving_pauses_and_held_messages_go_back_at_stop(settings_env, sim):
     from graphstore.writer import GraphWriter
     from jobs.ingest import EventIngest
+    from jobs.wiring import offline_event_handlers
 
     sqs = sim.client("sqs")
     url, dlq = make_queue(sqs, "lineage-events", max_receives=2, visibility=2)
@@ -175,7 +176,8 @@ def test_while_neo4j_is_unreachable_receiving_pauses_and_held_messages_go_back_a
     # Nothing listens on this port; the driver gives up retrying after half a second each time.
     unreachable = GraphDatabase.driver(f"bolt://127.0.0.1:{free_port()}", max_transaction_retry_time=0.5)
     config = ConsumerConfig(queue_urls=[url], wait_seconds=1, visibility_timeout=2, threads=2, shutdown_seconds=6)
-    consumer = Consumer(app.aws, EventIngest(GraphWriter(unreachable)), config)
+    writer = GraphWriter(unreachable)
+    consumer = Consumer(app.aws, EventIngest(writer, offline_event_handlers(writer)), config)
     stop = threading.Event()
     runner = threading.Thread(target=consumer.run, args=(stop,))
     runner.start()

@@ -9,10 +9,12 @@ import pytest
 
 from config import load_settings
 from jobs.app import App
-from jobs.cli import run_sync
+from jobs.wiring import run_sync
 from jobs.ingest import FAILED, OK, POISON, EventIngest, Message
 from jobs.sim import inject_fault
-from jobs.sources.sagemaker import SageMakerSync
+from jobs.sources.git_sql import GitEvents
+from jobs.sources.s3 import S3Events
+from jobs.sources.sagemaker import SageMakerEvents
 from jobs.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import counts, dump
@@ -32,10 +34,10 @@ def app(settings_env, neo4j):
     application.close()
 
 
-def make_ingest(app: App, **kwargs) -> EventIngest:
-    """The event path as the CLI builds it, minus the hooks other issues register (tested with them)."""
-    return EventIngest(app.writer, sync=SageMakerSync(app.aws, app.writer, app.state, executions=0), aws=app.aws,
-                       **kwargs)
+def make_ingest(app: App, s3_hooks=(), git_handler=None) -> EventIngest:
+    """The event path as the CLI builds it, with these S3 hooks and Git push handler (tested apart)."""
+    return EventIngest(app.writer, [SageMakerEvents(app.writer, app.aws, app.state), S3Events(app.writer, s3_hooks),
+                                    GitEvents(git_handler)])
 
 
 def messages(events: list, prefix: str = "m") -> list[Message]:

@@ -310,7 +310,7 @@ def test_scheduled_job_is_offered_only_with_repos(settings_env, neo4j, monkeypat
 def test_a_push_event_through_the_sqs_consumer_updates_lineage(remote, settings_env, sim, neo4j, monkeypatch,
                                                               tmp_path, apps):
     """A GitHub push webhook on an SQS queue -> consumer -> push handler -> git fetch -> lineage."""
-    from jobs.cli import event_consumer
+    from jobs.wiring import event_consumer
     from tests.event_samples import github_push
 
     c1 = remote.commit("Add", {"models/stg_orders.sql": STG})

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from config import load_settings
 from jobs.app import App
-from jobs.cli import run_sync
+from jobs.wiring import run_sync
 from jobs.sim.account import seed_demo_account
 from tests.iam import allowed_actions, missing_from_policy
 
@@ -20,7 +20,7 @@ def test_every_call_of_a_full_sync_is_in_the_policy(settings_env, sim, neo4j):
     try:
         report = run_sync(app)  # includes bucket posture and evaluation reports after the sync
         from jobs.sources.s3 import utcnow
-        from jobs.scan import s3_service
+        from jobs.sources.s3 import s3_service
 
         s3_service(app).rescan(utcnow(), 1000)
         calls = report.aws_calls + app.aws.reset_counts()

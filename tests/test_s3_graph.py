@@ -16,9 +16,10 @@ from jobs.sources.s3 import S3Datasets
 from config import load_settings
 from graphstore.examples import EXAMPLES
 from jobs.app import App
-from jobs.cli import main, run_sync
-from jobs.scan import build_s3_object_hook, evaluation_metrics_for_execution, refresh_posture, s3_scheduled_jobs
-from jobs.scan import s3_service
+from jobs.cli import main
+from jobs.wiring import run_sync
+from jobs.sources.s3 import build_s3_object_hook, evaluation_metrics_for_execution, refresh_posture, s3_scheduled_jobs
+from jobs.sources.s3 import s3_service
 from jobs.sim import inject_fault
 from jobs.sim.account import seed_execution, seed_pipeline
 from tests.s3_data import S3ObjectEvent, parquet_bytes, rich_table

@@ -68,7 +68,7 @@ def test_extra_patterns_from_settings(monkeypatch):
     monkeypatch.setenv("LINEAGE_S3_PARTITION_PATTERNS", '["v\\\\d+", "batch_\\\\d+"]')
     monkeypatch.setenv("LINEAGE_S3_PART_FILE_PATTERNS", r"chunk-\d+\..*")
     settings = load_settings()
-    from jobs.scan import dataset_rules
+    from jobs.sources.s3 import dataset_rules
 
     rules = dataset_rules(settings)
     assert dataset_uri("s3://b/feat/v3/batch_7/chunk-0001.parquet", rules=rules) == "s3://b/feat/"

@@ -9,7 +9,7 @@ import pytest
 
 from config import load_settings
 from jobs.app import App
-from jobs.cli import run_sync
+from jobs.wiring import run_sync
 from jobs.sim import inject_fault
 from jobs.sim.account import seed_demo_account, seed_execution, seed_pipeline
 from tests.graph_dump import counts, dump

@@ -50,6 +50,11 @@ def kind_of(event: CloudEvent) -> str:
     return f"{event.source}:{event.detail_type}"
 
 
+def detail_types() -> list[str]:
+    """The detail-types of source aws.sagemaker that sagemaker_effect takes."""
+    return list(_HANDLERS)
+
+
 def is_known(event: CloudEvent) -> bool:
     return event.source == SOURCE and event.detail_type in _HANDLERS
 

@@ -38,7 +38,8 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from graphstore.examples import EXAMPLES
     from graphstore.local_neo4j import start_local_neo4j
     from jobs.app import App
-    from jobs.cli import format_summary, run_sync
+    from jobs.cli import format_summary
+    from jobs.wiring import run_sync
 
     try:
         from jobs.sim import seed_demo_account, start_sim
@@ -68,7 +69,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             app.writer.ensure_schema()
             report = run_sync(app, progress=None)
             from jobs.sources.s3 import utcnow
-            from jobs.scan import s3_service
+            from jobs.sources.s3 import s3_service
 
             s3_service(app).rescan(utcnow(), 10_000)  # schemas of the datasets the demo's steps touch
             print("\n" + format_summary(report.as_dict()))

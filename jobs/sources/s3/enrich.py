@@ -24,7 +24,7 @@ from graphstore.s3_state import ReportCandidate, S3State
 from graphstore.writer import GraphWriter
 
 if TYPE_CHECKING:
-    from jobs.sources.s3 import S3Datasets
+    from jobs.sources.s3.datasets import S3Datasets
 
 log = logging.getLogger("lineage.s3")
 

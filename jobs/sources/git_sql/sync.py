@@ -9,15 +9,12 @@ credentials, ...) is logged with a redacted URL and the others go on.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable
-
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import Any, Iterable
 
 from config.git import GitRepoConfig, canonical, redact
 from collector.git.repo import CommitInfo, GitError, Mirror
@@ -26,7 +23,8 @@ from collector.git.transform import commits_graph, file_graph, file_key, repo_no
 from graphstore.model import Graph
 from collector.sql import SqlSource, extract_sources
 from collector.sql.names import dialect_of, normalize_dotted
-from collector.sql.storage import glue_location, location_graph
+from collector.git.credentials import CredentialsError, resolve_credentials
+from collector.sql.storage import GlueDenied, fetch_glue_location, location_graph
 from graphstore.sql_state import SqlState
 
 log = logging.getLogger("lineage.git")
@@ -39,10 +37,6 @@ _LOCKS_GUARD = threading.Lock()
 def _repo_lock(url: str) -> threading.Lock:
     with _LOCKS_GUARD:
         return _LOCKS.setdefault(canonical(url), threading.Lock())
-
-
-class CredentialsError(Exception):
-    pass
 
 
 @dataclass
@@ -217,30 +211,7 @@ class GitSqlSync:
     # --- edges -------------------------------------------------------------------------------------
 
     def credentials(self, config: GitRepoConfig) -> tuple[str, str] | None:
-        """(user, token) from the environment or Secrets Manager; None for a repository without any."""
-        secret: str | None = None
-        if config.credentials_env:
-            secret = os.environ.get(config.credentials_env)
-            if not secret:
-                raise CredentialsError(f"credentials for {redact(config.key_url)}: environment variable "
-                                       f"{config.credentials_env} is not set")
-        elif config.secret_arn:
-            secret = self._secret(config)
-        if not secret:
-            return None
-        return _user_and_token(secret, config)
-
-    def _secret(self, config: GitRepoConfig) -> str:
-        if self.aws is None:
-            raise CredentialsError(f"credentials for {redact(config.key_url)}: no AWS session for secret_arn")
-        region = config.secret_arn.split(":")[3] if config.secret_arn and config.secret_arn.startswith("arn:") else None
-        try:
-            response = self.aws.client("secretsmanager", region or None).get_secret_value(SecretId=config.secret_arn)
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-            raise CredentialsError(f"credentials for {redact(config.key_url)}: secret {config.secret_arn} "
-                                   f"could not be read ({code})") from None
-        return str(response.get("SecretString") or "")
+        return resolve_credentials(config, self.aws)
 
     def locations(self, config: GitRepoConfig, tables: set[str]) -> Graph:
         """Table -[:STORED_AT]-> Dataset from the settings mapping, else the Glue Data Catalog."""
@@ -257,21 +228,11 @@ class GitSqlSync:
         return graph
 
     def _glue(self, table: str) -> str | None:
-        parts = table.lower().split(".")
-        if len(parts) < 2:
-            return None
-        kwargs = {"DatabaseName": parts[-2], "Name": parts[-1]}
-        if self.options.glue_catalog_id:
-            kwargs["CatalogId"] = self.options.glue_catalog_id
         try:
-            return glue_location(self.aws.client("glue").get_table(**kwargs))
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-            if code in ("AccessDeniedException", "UnrecognizedClientException"):
-                self._glue_denied = True
-                log.warning("glue:GetTable denied (%s); Glue table locations skipped for this sync", code)
-            elif code != "EntityNotFoundException":
-                log.warning("glue:GetTable %s failed: %s", table, code)
+            return fetch_glue_location(self.aws.client("glue"), table, self.options.glue_catalog_id)
+        except GlueDenied as exc:
+            self._glue_denied = True
+            log.warning("glue:GetTable denied (%s); Glue table locations skipped for this sync", exc)
             return None
 
     def link_steps(self) -> int:
@@ -287,25 +248,6 @@ class GitSqlSync:
             return 0
 
 
-def _user_and_token(secret: str, config: GitRepoConfig) -> tuple[str, str]:
-    secret = secret.strip()
-    if secret.startswith("{"):
-        try:
-            data = json.loads(secret)
-            token = data.get("token") or data.get("password") or ""
-            return str(data.get("username") or config.username or _default_user(config)), str(token)
-        except ValueError:
-            pass
-    if ":" in secret and not config.username:
-        user, _, token = secret.partition(":")
-        return user, token
-    return config.username or _default_user(config), secret
-
-
-def _default_user(config: GitRepoConfig) -> str:
-    return "oauth2" if "gitlab" in canonical(config.url) else "x-access-token"
-
-
 def _last_commits(commits: list[CommitInfo]) -> dict[str, str]:
     """path -> the newest commit that added or modified it (commits come newest first)."""
     out: dict[str, str] = {}
@@ -314,30 +256,3 @@ def _last_commits(commits: list[CommitInfo]) -> dict[str, str]:
             if status != "D":
                 out.setdefault(path, commit.sha)
     return out
-
-
-# --- wiring ----------------------------------------------------------------------------------------
-
-
-def git_sql_sync(app: Any, settings: Any) -> GitSqlSync:
-    return GitSqlSync(settings.git_repos, app.writer, SqlState(app.driver, settings.neo4j_database),
-                      SyncOptions.from_settings(settings), aws=app.aws)
-
-
-def git_push_handler(app: Any, settings: Any) -> Callable[[Any], None] | None:
-    """The GitPushHandler for the SQS consumer (None when no repository is configured)."""
-    if not settings.git_repos:
-        return None
-    return git_sql_sync(app, settings).handle_push
-
-
-def git_scheduled_jobs(app: Any, settings: Any) -> list[Any]:
-    from datetime import timezone
-
-    from jobs.worker import ScheduledJob
-
-    if not settings.git_repos:
-        return []
-    syncer = git_sql_sync(app, settings)
-    trigger = IntervalTrigger(seconds=settings.git_sync_interval_seconds, timezone=timezone.utc)
-    return [ScheduledJob("git-sql-sync", trigger, lambda stop: syncer.run(stop), run_at_start=True)]

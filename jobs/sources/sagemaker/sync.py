@@ -1,4 +1,4 @@
-"""One reconciliation sync of SageMaker pipelines into the graph: get -> transform -> load.
+"""SageMaker pipelines into the graph, one reconciliation: fetch -> transform -> write -> retire.
 
 Per pipeline: what the graph already holds decides what is fetched. An execution stored
 in a terminal state is never fetched again; a job stored complete is not described again.
@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from collector.aws import Aws
+from collector.aws import Aws, describe_error
 from graphstore.model import Graph
 from collector.sagemaker import fetch
 from collector.sagemaker.definition import DefinitionError, PipelineDef, parse_definition
@@ -25,43 +23,10 @@ from collector.sagemaker.transform import (
     model_graph, model_package_graph, pipeline_graph, step_run_data_graph, step_run_graph,
 )
 from graphstore.state import GraphState
-from graphstore.model import WriteStats
 from graphstore.writer import GraphWriter
+from jobs.sources.base import SyncReport
 
 log = logging.getLogger("lineage.sync")
-
-
-@dataclass
-class SyncReport:
-    regions: list[str] = field(default_factory=list)
-    pipelines: int = 0
-    pipelines_failed: int = 0
-    executions_fetched: int = 0
-    executions_skipped: int = 0
-    jobs_described: int = 0
-    retired_pipelines: int = 0
-    errors: list[str] = field(default_factory=list)
-    writes: WriteStats = field(default_factory=WriteStats)
-    aws_calls: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "regions": self.regions, "pipelines": self.pipelines, "pipelines_failed": self.pipelines_failed,
-            "executions_fetched": self.executions_fetched, "executions_skipped": self.executions_skipped,
-            "jobs_described": self.jobs_described, "retired_pipelines": self.retired_pipelines,
-            "nodes_written": self.writes.nodes, "relationships_written": self.writes.relationships,
-            "transactions": self.writes.transactions, "aws_calls": dict(sorted(self.aws_calls.items())),
-            "aws_calls_total": sum(self.aws_calls.values()), "errors": self.errors,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def describe_error(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'ClientError')}: {err.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"
 
 
 class SageMakerSync:
@@ -76,16 +41,15 @@ class SageMakerSync:
         self.progress = progress or (lambda message: None)
         self.stop = stop or threading.Event()
 
-    def run(self, regions: list[str], pipeline_names: list[str] | None = None) -> SyncReport:
-        started = time.perf_counter()
-        self.aws.reset_counts()
-        report = SyncReport(regions=list(regions))
+    def run(self, regions: list[str], pipeline_names: list[str] | None = None,
+            report: SyncReport | None = None) -> SyncReport:
+        """Sync these regions into `report` (a new one when None); AWS calls are counted by the caller."""
+        report = report or SyncReport()
+        report.regions = list(regions)
         for region in regions:
             if self.stop.is_set():
                 break
             self._sync_region(region, pipeline_names or [], report)
-        report.aws_calls = self.aws.reset_counts()
-        report.seconds = time.perf_counter() - started
         return report
 
     def _sync_region(self, region: str, names: list[str], report: SyncReport) -> None:

@@ -1,26 +1,126 @@
-"""S3 datasets wired to the App: `lineage-collector scan`, the object-event hook, the scheduled
-posture refresh / rescan / report jobs, and the enrichment calls the sync makes."""
+"""S3 datasets: schemas and their history, bucket posture, evaluation-report metrics.
+
+fetch: collector/s3/objects.py, posture.py, formats.py (ranged reads); transform: collector/s3/extract.py,
+versioning.py, posture.py and collector/events/s3.py (object events); write: `S3Datasets`
+(datasets.py), `PostureKeeper` / `ReportReader` (enrich.py), object statistics (stats.py). Triggers:
+object events (through the consumer, then a throttled background hook), `lineage-collector scan`,
+the scheduled rescan and posture refresh, and the end of each reconciliation.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import sys
 import threading
+from collections import Counter, defaultdict
 from datetime import timedelta, timezone
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence
 
+from neo4j import ManagedTransaction
+
+from collector.events import S3ObjectEvent, S3ObjectHook
+from collector.events.s3 import objects_graph
 from collector.s3.extract import ExtractOptions
 from collector.s3.hook import S3EventHook
 from collector.s3.report import S3Report
-from jobs.sources.s3 import S3Datasets, S3Options, utcnow
 from collector.s3.throttle import DatasetThrottle
 from collector.s3uri import DEFAULT_RULES, DatasetRules, configure, is_s3_uri, split
 from config import Settings, SettingsError
 from graphstore.s3_state import S3State
+from graphstore.writer import GraphWriter
+from graphstore.model import merge_into
+from jobs.sources.base import Command, Effect, EventHandler, Pending, Route, Source, SyncReport, SyncRequest
+from jobs.sources.s3.datasets import S3Datasets, S3Options, utcnow
+from jobs.sources.s3.stats import ObjectStatsStore
 
 log = logging.getLogger("lineage.s3")
 REPORT_BATCH = 200
+
+
+
+class S3Events(EventHandler):
+    """S3 object events: Dataset and Bucket nodes, object statistics in the graph write's transaction,
+    then the hooks (schema reads) once the write committed."""
+
+    name = "s3"
+
+    def __init__(self, writer: GraphWriter, hooks: Sequence[S3ObjectHook] = ()) -> None:
+        self.hooks = list(hooks)
+        self.object_stats = ObjectStatsStore(writer.driver, writer.database)
+
+    def event_routes(self) -> Mapping[str, Route]:
+        return {"aws.s3:object": lambda event: Effect(f"aws.s3:{event.action}", data=event)}
+
+    def prepare(self, pending: Sequence[Pending]) -> None:
+        by_message: dict[int, tuple[Any, list[S3ObjectEvent]]] = {}
+        for h, effect in pending:
+            by_message.setdefault(id(h), (h, []))[1].append(effect.data)
+        for h, events in by_message.values():
+            graph = objects_graph(events)
+            if h.graph.nodes:
+                merge_into(h.graph, graph)
+            else:
+                h.graph = graph
+
+    def in_commit(self, pending: Sequence[Pending]) -> Callable[[ManagedTransaction], Any] | None:
+        return self.object_stats.update_for(effect.data for _, effect in pending)
+
+    def committed(self, pending: Sequence[Pending], in_commit_result: Any) -> Mapping[str, int]:
+        datasets = self.object_stats.committed(in_commit_result)
+        carriers: dict[int, Any] = {}
+        events: list[S3ObjectEvent] = []
+        for h, effect in pending:
+            if h.outcome == "ok":
+                carriers[id(h)] = h
+                events.append(effect.data)
+        for hook in self.hooks if events else ():
+            try:
+                hook(events)
+            except Exception as exc:
+                log.warning("S3 object hook %s failed on %d events (%s); their messages will be redelivered",
+                            getattr(hook, "__name__", hook), len(events), f"{type(exc).__name__}: {exc}")
+                for h in carriers.values():
+                    h.fail("failed", f"S3 object hook: {type(exc).__name__}: {exc}")
+                break
+        return {"datasets": datasets}
+
+
+class S3Source(Source):
+    name = "s3"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self._service: S3Datasets | None = None
+
+    @property
+    def service(self) -> S3Datasets:
+        if self._service is None:
+            self._service = s3_service(self.app)
+        return self._service
+
+    def reconcile(self, request: SyncRequest, report: SyncReport) -> None:
+        """After the pipelines: posture of buckets not fetched recently, metrics of finished steps' reports."""
+        try:
+            buckets = refresh_posture(self.app, service=self.service)
+            found = evaluation_metrics_for_execution(self.app, None, service=self.service)
+            report.sources[self.name] = {"buckets_refreshed": buckets, "step_runs_with_metrics": len(found)}
+        except Exception:  # S3 enrichment must not undo a sync that succeeded
+            log.exception("S3 enrichment after the sync failed; the scheduled S3 jobs will retry")
+
+    def scheduled_jobs(self) -> list[Any]:
+        return s3_scheduled_jobs(self.app, self.app.settings, self.service)
+
+    def event_handler(self) -> EventHandler:
+        return S3Events(self.app.writer, [build_s3_object_hook(self.app, self.service)])
+
+    @classmethod
+    def add_commands(cls, subparsers: Any) -> dict[str, Command]:
+        scan = subparsers.add_parser("scan", help="read the schemas of the S3 datasets under a prefix, "
+                                                  "and the bucket's posture")
+        scan.add_argument("uri", help="s3://bucket/prefix")
+        scan.add_argument("--region", help="the bucket's region (default: the first of LINEAGE_REGIONS, or AWS_REGION)")
+        scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+        return {"scan": cmd_scan}
 
 
 def dataset_rules(settings: Settings) -> DatasetRules:
@@ -105,14 +205,14 @@ def evaluation_metrics_for_execution(app: Any, execution_arn: str | list[str] | 
 # --- scheduled jobs --------------------------------------------------------------------------------
 
 
-def s3_scheduled_jobs(app: Any, settings: Settings) -> list[Any]:
+def s3_scheduled_jobs(app: Any, settings: Settings, service: S3Datasets | None = None) -> list[Any]:
     """Posture refresh, rescans of datasets whose newest object changed, and report metrics for step runs
     that finished without them: each a jobs.worker.ScheduledJob."""
     from apscheduler.triggers.interval import IntervalTrigger
 
     from jobs.worker import ScheduledJob
 
-    service = s3_service(app)
+    service = service or s3_service(app)
     every = lambda seconds: IntervalTrigger(seconds=seconds, timezone=timezone.utc)  # noqa: E731
 
     def posture(stop: threading.Event) -> None:
@@ -178,7 +278,3 @@ def format_scan(uri: str, s: dict[str, Any]) -> str:
 
 def _log_fields(report: S3Report) -> dict[str, Any]:
     return {k: v for k, v in report.as_dict().items() if k not in ("errors", "formats")}
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use: lineage-collector scan s3://bucket/prefix")

@@ -1,4 +1,4 @@
-"""Dataset object statistics in Neo4j (count estimate, last change; see collector.events.s3).
+"""Dataset object statistics kept in Neo4j (count estimate, last change; see collector.events.s3).
 
 They are a read-modify-write, which the batched MERGE path cannot express. The Dataset nodes
 exist (the graph write made them); each update locks them, and a write applies only on top of
@@ -20,25 +20,9 @@ from neo4j import Driver, ManagedTransaction
 
 from collector.events.model import S3ObjectEvent
 from collector.events.s3 import ObjectStats, apply_object_events, dataset_of
+from graphstore import object_stats
 
 MAX_CACHED_ENTRIES = 200_000  # window entries kept in memory, all datasets together (~30 MB)
-
-_APPLY_IF_UNCHANGED = (
-    "UNWIND $rows AS r MATCH (d:Dataset {uri: r.uri}) "
-    "SET d.object_stats_lock = true "  # the lock first: the fingerprint is read after any other writer committed
-    "WITH d, r, d.object_stats_hash = r.expected AS unchanged "
-    "REMOVE d.object_stats_lock "
-    "WITH d, r, unchanged WHERE unchanged "
-    "SET d += r.props RETURN d.uri AS uri"
-)
-_READ_LOCKED = (
-    "UNWIND $uris AS u MATCH (d:Dataset {uri: u}) SET d.object_stats_lock = true "
-    "RETURN d.uri AS uri, d.object_count AS object_count, d.object_count_base AS object_count_base, "
-    "d.object_window AS object_window, d.last_modified AS last_modified, d.last_object_key AS last_object_key, "
-    "d.last_object_size AS last_object_size, d.last_object_action AS last_object_action"
-)
-_WRITE = "UNWIND $rows AS r MATCH (d:Dataset {uri: r.uri}) SET d += r.props REMOVE d.object_stats_lock"
-
 
 def fingerprint(stats: ObjectStats) -> str:
     text = "\n".join([str(stats.object_count_base), *stats.object_window, repr(stats.last_modified),
@@ -51,11 +35,10 @@ def _props(stats: ObjectStats) -> dict[str, Any]:
 
 
 def _stored(row: dict[str, Any]) -> ObjectStats:
-    modified = row.get("last_modified")
     return ObjectStats(
         object_count=row.get("object_count") or 0, object_count_base=row.get("object_count_base") or 0,
         object_window=tuple(row.get("object_window") or ()),
-        last_modified=modified.to_native() if hasattr(modified, "to_native") else modified,
+        last_modified=row.get("last_modified"),
         last_object_key=row.get("last_object_key"), last_object_size=row.get("last_object_size"),
         last_object_action=row.get("last_object_action"))
 
@@ -72,8 +55,7 @@ class ObjectStatsStore:
         update = self.update_for(events)
         if update is None:
             return 0
-        with self.driver.session(database=self.database) as session:
-            written = session.execute_write(update)
+        written = object_stats.in_write_transaction(self.driver, self.database, update)
         return self.committed(written)
 
     def update_for(self, events: Iterable[S3ObjectEvent]) -> Callable[[ManagedTransaction], Any] | None:
@@ -110,11 +92,11 @@ class ObjectStatsStore:
             candidates[uri] = (after, props["object_stats_hash"])
             rows.append({"uri": uri, "expected": stamp, "props": props})
         if rows:
-            for record in tx.run(_APPLY_IF_UNCHANGED, rows=rows):
-                written[record["uri"]] = candidates[record["uri"]]
+            for uri in object_stats.apply_if_unchanged(tx, rows):
+                written[uri] = candidates[uri]
         misses = sorted(uri for uri in by_dataset if uri not in written)
         if misses:
-            stored = {r["uri"]: _stored(r) for r in tx.run(_READ_LOCKED, uris=misses).data()}
+            stored = {uri: _stored(row) for uri, row in object_stats.read_locked(tx, misses).items()}
             rows = []
             for uri in misses:
                 if uri not in stored:
@@ -123,7 +105,7 @@ class ObjectStatsStore:
                 props = _props(after)
                 rows.append({"uri": uri, "props": props if after != stored[uri] else {}})
                 written[uri] = (after, props["object_stats_hash"])  # unchanged and unstamped: the next update reads
-            tx.run(_WRITE, rows=rows).consume()
+            object_stats.write_unlock(tx, rows)
         return written
 
     def _remember(self, uri: str, stats: ObjectStats, stamp: str) -> None:

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws
 from graphstore.model import Graph
-from jobs.sources.s3_enrich import PostureKeeper, ReportReader
+from jobs.sources.s3.enrich import PostureKeeper, ReportReader
 from collector.s3.extract import ExtractOptions, Observation, extract
 from collector.s3.objects import ObjectReader, ObjectRef, error_reason, head_object, list_objects, newest
 from collector.s3.report import S3Report

@@ -1,0 +1,58 @@
+"""The collector's parts wired from an App, for the CLI, the worker, the demo and the tests."""
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.app import App
+from jobs.ingest import EventIngest, tune_gc
+from jobs.sources import Source, SyncReport, SyncRequest, build_sources
+from jobs.sources.base import reconcile
+
+
+def run_sync(app: App, regions: list[str] | None = None, pipelines: list[str] | None = None,
+             executions: int | None = None, stop: Any = None, progress: Any = None,
+             sources: list[str] | None = None) -> SyncReport:
+    """One reconciliation: every source's (or these sources') `reconcile`, in registry order."""
+    request = SyncRequest(regions, pipelines, executions, progress=progress)
+    if stop is not None:
+        request.stop = stop
+    return reconcile(app, build_sources(app, sources), request)
+
+
+def event_ingest(app: App, sources: list[Source] | None = None) -> EventIngest:
+    """The event path: every source's event handler, routing the kinds it declares."""
+    handlers = [h for h in (s.event_handler() for s in sources or build_sources(app)) if h is not None]
+    return EventIngest(app.writer, handlers)
+
+
+def event_consumer(app: App, **overrides: Any) -> Any:
+    """The SQS consumer (settings, overridden by the non-None `overrides`) around `event_ingest`."""
+    from jobs.consumer import Consumer, ConsumerConfig
+
+    tune_gc()  # a process setting: this process now lives to consume
+    return Consumer(app.aws, event_ingest(app), ConsumerConfig.from_settings(app.settings, **overrides))
+
+
+def scheduled_jobs(app: App) -> list[Any]:
+    """Every source's schedules (the worker's jobs)."""
+    return [job for source in build_sources(app) for job in source.scheduled_jobs()]
+
+
+def start_health(app: App, consumer: Any = None) -> Any:
+    """The health endpoint on LINEAGE_HEALTH_PORT (none when 0)."""
+    if not app.settings.health_port:
+        return None
+    from jobs.health import HealthServer, Neo4jProbe
+
+    probe = Neo4jProbe(app.driver, app.settings.neo4j_database)
+    return HealthServer(app.settings.health_port, probe,
+                        consumer_snapshot=consumer.stats.snapshot if consumer else None,
+                        alive=(lambda: consumer.stats.running) if consumer else None).start()
+
+
+def offline_event_handlers(writer: Any) -> list[Any]:
+    """SageMaker and S3 event handling with no AWS follow-ups and no hooks (benchmarks, outage tests)."""
+    from jobs.sources.s3 import S3Events
+    from jobs.sources.sagemaker import SageMakerEvents
+
+    return [SageMakerEvents(writer), S3Events(writer)]
