@@ -146,6 +146,8 @@ def cmd_sync(args: argparse.Namespace, settings: Any) -> int:
 
 
 def format_summary(s: dict[str, Any]) -> str:
+    from jobs.progress import table
+
     lines = [
         f"synced {s['pipelines']} pipelines in {', '.join(s['regions'])} in {s['seconds']:.2f}s"
         + (f" ({s['pipelines_failed']} failed)" if s["pipelines_failed"] else ""),
@@ -153,9 +155,11 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  jobs described: {s['jobs_described']}",
         f"  written: {s['nodes_written']} nodes, {s['relationships_written']} relationships "
         f"in {s['transactions']} transactions",
-        f"  AWS calls: {s['aws_calls_total']}",
     ]
-    lines += [f"    {op:<48} {n:>5}" for op, n in s["aws_calls"].items()]
+    lines += [f"  {name}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items())
+              for name, summary in s.get("sources", {}).items()]
+    lines.append(table(["AWS operation", "calls"], [*s["aws_calls"].items(), ("total", s["aws_calls_total"])],
+                       right=["calls"]))
     for error in s["errors"]:
         lines.append(f"  error: {error}")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 from neo4j import Driver
 
+from graphstore.connection import ping
+
 log = logging.getLogger("lineage.health")
 
 
@@ -39,8 +41,7 @@ class Neo4jProbe:
 
     def check(self) -> bool:
         try:
-            with self.driver.session(database=self.database) as session:  # auto-commit: no retries, fails fast
-                session.run("RETURN 1").consume()
+            ping(self.driver, self.database)
             self.reachable, self.error = True, None
         except Exception as exc:  # any failure means "not reachable"; the message says why
             self.reachable, self.error = False, f"{type(exc).__name__}: {exc}"

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from jobs.worker import ScheduledJob
 
 log = logging.getLogger("lineage.sync")
-Progress = Callable[[str], None]
+Progress = Callable[..., None]  # (message, done=None, total=None): jobs.progress.Progress.update
 Command = Callable[[argparse.Namespace, Any], int]  # (arguments, Settings) -> exit code
 
 

@@ -27,7 +27,7 @@ from graphstore.s3_state import S3State
 from graphstore.writer import GraphWriter
 
 log = logging.getLogger("lineage.s3")
-Progress = Callable[[str], None]
+Progress = Callable[..., None]  # (message, done=None, total=None)
 RESOLVE_CHUNK = 5000
 
 
@@ -137,7 +137,7 @@ class S3Datasets:
             for done, result in enumerate(pool.map(one, todo.items()), 1):
                 results.append(result)
                 if progress:
-                    progress(_bar(done, len(todo), "datasets read"))
+                    progress("datasets read", done, len(todo))
         return results
 
     # --- on demand: scan a prefix ---------------------------------------------------------
@@ -152,7 +152,7 @@ class S3Datasets:
                 if not is_marker(obj.key, self.rules):
                     objects.append(obj)
                 if progress and listed % 1000 == 0:
-                    progress(f"listing {root}: {listed:,} objects")
+                    progress(f"listing {root}", listed, None)
         except (ClientError, BotoCoreError) as exc:
             report.errors.append(f"cannot list {root}: {error_reason(exc)}")
             log.error(report.errors[-1])
@@ -216,7 +216,3 @@ class S3Datasets:
         pool = own or objects
         return newest(pool) if pool else None
 
-
-def _bar(done: int, total: int, what: str, width: int = 30) -> str:
-    filled = int(width * done / total) if total else width
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {what}"

@@ -31,14 +31,14 @@ log = logging.getLogger("lineage.sync")
 
 class SageMakerSync:
     def __init__(self, aws: Aws, writer: GraphWriter, state: GraphState, *, executions: int = 5,
-                 workers: int = 4, progress: Callable[[str], None] | None = None,
+                 workers: int = 4, progress: Callable[..., None] | None = None,
                  stop: threading.Event | None = None) -> None:
         self.aws = aws
         self.writer = writer
         self.state = state
         self.executions = executions
         self.workers = workers
-        self.progress = progress or (lambda message: None)
+        self.progress = progress or (lambda *_: None)
         self.stop = stop or threading.Event()
 
     def run(self, regions: list[str], pipeline_names: list[str] | None = None,
@@ -84,7 +84,7 @@ class SageMakerSync:
                     report.executions_skipped += outcome["skipped"]
                     report.jobs_described += outcome["jobs"]
                     report.writes.add(outcome["writes"])
-                self.progress(f"{region}: [{done}/{len(wanted)}] {name}")
+                self.progress(f"{region}: {name}", done, len(wanted))
         if not names and summaries:
             _, account = arn_parts(summaries[0]["PipelineArn"])
             if account:
