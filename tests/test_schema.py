@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from collector.sagemaker.transform import step_run_graph
+from collector.sql.extract import extract_sql
+from collector.sql.graph import sql_file_graph
 from graphstore import schema
 from graphstore.model import Graph
 from graphstore.schema_doc import generated_section, graph_model_tables
@@ -26,6 +29,25 @@ def test_every_declared_relationship_plans():
         for start, end in product(r.start, r.end):
             g.rel(r.type, (start, "a"), (end, "b"), {p: "x" for p in r.identity}, merge_on=r.identity)
     assert len(plan(g)) == len({n.label for n in g.nodes.values()}) + len(g.rels)
+
+
+@pytest.mark.parametrize("dialect, sql, pairing", [
+    ("redshift", "UNLOAD ('SELECT a FROM t') TO 's3://out/u/' IAM_ROLE 'r'", ("Table", "Dataset")),
+    ("snowflake", "COPY INTO t FROM 's3://in/c/'", ("Dataset", "Table")),
+    ("spark", "INSERT OVERWRITE DIRECTORY 's3://out/d/' SELECT * FROM parquet.`s3://in/d/`", ("Dataset", "Dataset")),
+])
+def test_sql_lineage_through_s3_locations_is_declared(dialect, sql, pairing):
+    graph = sql_file_graph(extract_sql(sql, dialect=dialect), "repo:f.sql")
+    assert ("FEEDS",) + pairing in {(r.type, r.start[0], r.end[0]) for r in graph.rels.values()}
+    plan(graph)
+
+
+def test_an_endpoint_a_step_run_created_is_declared():
+    execution = "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/p/execution/e1"
+    graph = step_run_graph(execution, {"StepName": "deploy", "StepStatus": "Succeeded", "Metadata": {
+        "Endpoint": {"Arn": "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/churn"}}})
+    assert ("PRODUCES", "StepRun", "Endpoint") in {(r.type, r.start[0], r.end[0]) for r in graph.rels.values()}
+    plan(graph)
 
 
 def test_an_undeclared_relationship_type_is_rejected():
