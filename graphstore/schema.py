@@ -1,58 +1,149 @@
-"""The graph schema as data: each label's key property, and the indexes queries rely on.
-
-docs/graph-model.md describes the same model for people; keep the two in step.
+"""The graph schema as data: every node label with its key and indexes, every relationship with its
+endpoints and identity. The writer refuses anything not declared here, and the tables of
+docs/graph-model.md are generated from it (`python -m graphstore.schema_doc`).
 """
 from __future__ import annotations
 
-NODE_KEYS: dict[str, str] = {
-    "Domain": "id",
-    "Pipeline": "arn",
-    "Step": "key",
-    "PipelineExecution": "arn",
-    "StepRun": "key",
-    "Job": "arn",
-    "Dataset": "uri",
-    "Bucket": "name",
-    "SchemaVersion": "id",
-    "ModelPackageGroup": "arn",
-    "ModelPackage": "arn",
-    "Model": "arn",
-    "Endpoint": "arn",
-    "Repo": "url",
-    "Commit": "sha",
-    "SqlFile": "key",
-    "Table": "name",
-    "Column": "key",
-}
+from dataclasses import dataclass
+from itertools import product
 
-# Secondary lookups: (label, property).
-INDEXES: list[tuple[str, str]] = [
-    ("Pipeline", "name"),
-    ("Step", "name"),
-    ("PipelineExecution", "status"),
-    ("StepRun", "status"),
-    ("Dataset", "bucket"),
-    ("Domain", "name"),
-    ("ModelPackage", "approval_status"),
-    ("SqlFile", "repo"),
-    ("Column", "table"),
-]
 
-# Relationship property lookups: (type, property). SQL lineage edges are retired by the file that defines them.
-REL_INDEXES: list[tuple[str, str]] = [
-    ("FEEDS", "file"),
-    ("STORED_AT", "file"),
-]
+@dataclass(frozen=True)
+class NodeLabel:
+    label: str
+    key: str  # the property a uniqueness constraint holds
+    description: str
+    key_form: str = ""  # how the key value is made, when it is not obvious
+    indexes: tuple[str, ...] = ()  # secondary lookups
+    extra_labels: tuple[str, ...] = ()  # further labels a node of this label may carry
+
+
+@dataclass(frozen=True)
+class Relationship:
+    type: str
+    start: tuple[str, ...]  # any of these labels ...
+    end: tuple[str, ...]  # ... to any of these: each pairing is written by the code
+    identity: tuple[str, ...]  # properties MERGE matches on besides the endpoints (Graph.rel merge_on)
+    description: str
+    indexes: tuple[str, ...] = ()
+
+    def pattern(self) -> str:
+        identity = " {" + ", ".join(self.identity) + "}" if self.identity else ""
+        return f"(:{'|'.join(self.start)})-[:{self.type}{identity}]->(:{'|'.join(self.end)})"
+
+
+JOB_KINDS = ("ProcessingJob", "TrainingJob", "TransformJob", "TuningJob", "AutoMLJob")
+
+NODES: tuple[NodeLabel, ...] = (
+    NodeLabel("Domain", "id", "A SageMaker Studio domain", "d-xxxx", ("name",)),
+    NodeLabel("Pipeline", "arn", "A SageMaker pipeline and its current definition", indexes=("name",)),
+    NodeLabel("Step", "key", "A step of a pipeline definition", "pipeline arn + `/` + step name", ("name",)),
+    NodeLabel("PipelineExecution", "arn", "One execution of a pipeline", indexes=("status",)),
+    NodeLabel("StepRun", "key", "A step as run in one execution", "execution arn + `/` + step name", ("status",)),
+    NodeLabel("Job", "arn", "A SageMaker job a step run ran, with its kind as a second label",
+              "lower-cased, as some APIs return it; `arn_as_given` keeps another casing",
+              extra_labels=JOB_KINDS),
+    NodeLabel("Dataset", "uri", "An S3 location read or written, partitions and part files folded into one prefix",
+              "normalised S3 URI; a prefix ends with `/`", ("bucket",)),
+    NodeLabel("Bucket", "name", "An S3 bucket with its security posture"),
+    NodeLabel("SchemaVersion", "id", "One schema a dataset has had, with the diff from the one before",
+              "dataset uri + `@` + fingerprint; a return to an older schema adds `#` + version"),
+    NodeLabel("ModelPackageGroup", "arn", "A model registry group"),
+    NodeLabel("ModelPackage", "arn", "A registered model version", indexes=("approval_status",)),
+    NodeLabel("Model", "arn", "A SageMaker model"),
+    NodeLabel("Endpoint", "arn", "A SageMaker endpoint a step run created"),
+    NodeLabel("Repo", "url", "A Git repository of SQL", "as configured; credentials are never stored"),
+    NodeLabel("Commit", "sha", "A commit that changed configured SQL files"),
+    NodeLabel("SqlFile", "key", "A SQL file at the branch head", "repo url + `:` + path", ("repo",)),
+    NodeLabel("Table", "name", "A table named by SQL",
+              "dialect-normalised, qualified as far as the SQL says; `USE db` applies"),
+    NodeLabel("Column", "key", "A column of a table", "table + `.` + column", ("table",)),
+)
+
+_STEP_DATA = ("Step", "StepRun", "Job")
+RELATIONSHIPS: tuple[Relationship, ...] = (
+    # pipelines and their runs: structure points from the part to the whole
+    Relationship("IN_DOMAIN", ("Pipeline",), ("Domain",), (),
+                 "from the pipeline's `DomainName` tag (or `sagemaker:domain-arn`)"),
+    Relationship("HAS_STEP", ("Pipeline",), ("Step",), (), "the steps of the current definition"),
+    Relationship("PRECEDES", ("Step",), ("Step",), ("via",),
+                 "step order; via `dependsOn`, `ref:Get` or `condition`; label (the Get path, or `if`/`else`), "
+                 "definition_hash"),
+    Relationship("OF", ("PipelineExecution",), ("Pipeline",), (), "the pipeline an execution ran"),
+    Relationship("IN", ("StepRun",), ("PipelineExecution",), (), "the execution a step run belongs to"),
+    Relationship("RUN_OF", ("StepRun",), ("Step",), (), "the step of the definition a step run ran"),
+    Relationship("RAN_AS", ("StepRun",), ("Job",), (), "the job a step run started"),
+    Relationship("PRODUCES", ("StepRun",), ("ModelPackage", "Model", "Endpoint"), (),
+                 "what a step run created, from its Metadata"),
+    Relationship("IN", ("ModelPackage",), ("ModelPackageGroup",), (), "the group of a model package"),
+    Relationship("GENERATED_BY", ("ModelPackage",), ("PipelineExecution",), (),
+                 "from the package's MetadataProperties"),
+    # SageMaker data lineage points the way data flows
+    Relationship("FEEDS", ("Dataset",), _STEP_DATA + ("ModelPackage", "Model"), ("name",),
+                 "an input (name: input or channel name); uri as written (concrete or template); "
+                 "definition_hash on definition-level edges"),
+    Relationship("PRODUCES", _STEP_DATA, ("Dataset",), ("name",), "an output; properties as FEEDS"),
+    # S3
+    Relationship("IN_BUCKET", ("Dataset",), ("Bucket",), (), "the bucket a dataset lives in"),
+    Relationship("HAS_SCHEMA", ("Dataset",), ("SchemaVersion",), (),
+                 "every schema version of a dataset; current (true on exactly one), since, until"),
+    Relationship("PREVIOUS", ("SchemaVersion",), ("SchemaVersion",), (), "the version this one replaced"),
+    # SQL from Git; lineage edges are retired by the file that defines them, hence the `file` indexes
+    Relationship("FEEDS", ("Table", "Dataset"), ("Table", "Dataset"), ("file",),
+                 "table lineage of a SQL file (a Dataset for COPY, UNLOAD, INSERT DIRECTORY locations); "
+                 "blob, parsed_at, commit, dialect, statements, sql_kind", ("file",)),
+    Relationship("FEEDS", ("Column",), ("Column",), ("file",),
+                 "column lineage of a SQL file; as table FEEDS, without sql_kind", ("file",)),
+    Relationship("OF", ("Column",), ("Table",), (), "the table of a column"),
+    Relationship("STORED_AT", ("Table",), ("Dataset",), (),
+                 "where a table's data lives; via `sql` (a DDL LOCATION; then file, blob, parsed_at, commit, dialect), "
+                 "`glue` or `settings`; location", ("file",)),
+    Relationship("DEFINES", ("SqlFile",), ("Table",), (),
+                 "a table the file writes; file, blob, parsed_at, commit, dialect"),
+    Relationship("READS", ("SqlFile",), ("Table",), (), "a table the file reads from outside itself; as DEFINES"),
+    Relationship("IN", ("Commit", "SqlFile"), ("Repo",), (), "the repository of a commit or file"),
+    Relationship("CHANGED", ("Commit",), ("SqlFile",), (),
+                 "history; change (`A`, `M`, `D`, `R`), old_path for renames"),
+    Relationship("RUNS", ("Step",), ("SqlFile",), (), "a SQL file a step runs; via `code`, `argument` or `tag`"),
+)
+
+_NODES = {n.label: n for n in NODES}
+# Every (type, start label, end label, identity) the writer may receive.
+_DECLARED = frozenset((r.type, s, e, r.identity) for r in RELATIONSHIPS for s, e in product(r.start, r.end))
+
+# The earlier API, derived from the declarations above.
+NODE_KEYS: dict[str, str] = {n.label: n.key for n in NODES}
+INDEXES: list[tuple[str, str]] = [(n.label, p) for n in NODES for p in n.indexes]
+REL_INDEXES: list[tuple[str, str]] = list(dict.fromkeys((r.type, p) for r in RELATIONSHIPS for p in r.indexes))
+
 
 def key_of(label: str) -> str:
     try:
         return NODE_KEYS[label]
     except KeyError:
-        raise ValueError(f"label {label!r} is not in graphstore.schema.NODE_KEYS") from None
+        raise ValueError(f"label {label!r} is not declared in graphstore.schema.NODES") from None
+
+
+def check_node(label: str, extra_labels: tuple[str, ...]) -> None:
+    """Raise ValueError unless the label, and each extra label on it, is declared."""
+    key_of(label)
+    undeclared = [x for x in extra_labels if x not in _NODES[label].extra_labels]
+    if undeclared:
+        raise ValueError(f"extra label(s) {undeclared} on {label!r} are not declared in graphstore.schema.NODES")
+
+
+def check_relationship(rel_type: str, start: str, end: str, identity: tuple[str, ...]) -> None:
+    """Raise ValueError unless (:start)-[:rel_type {identity}]->(:end) is declared."""
+    if (rel_type, start, end, identity) in _DECLARED:
+        return
+    shown = Relationship(rel_type, (start,), (end,), identity, "").pattern()
+    declared = [r.pattern() for r in RELATIONSHIPS if r.type == rel_type]
+    hint = f"; declared {rel_type}: {', '.join(declared)}" if declared else f"; no {rel_type} is declared"
+    raise ValueError(f"relationship {shown} is not declared in graphstore.schema.RELATIONSHIPS{hint}")
 
 
 def schema_statements() -> list[str]:
-    """Idempotent DDL. Labels and property names come from the tables above, never from input."""
+    """Idempotent DDL. Labels and property names come from the declarations above, never from input."""
     statements = [
         f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
         for label, prop in NODE_KEYS.items()

@@ -1,8 +1,9 @@
 """The one write path: batched `UNWIND $rows … MERGE` in managed transactions.
 
 Nodes merge on their key alone, then SET; relationships merge between their (already
-written) endpoints, plus any identity properties. Labels and types come from code (checked against
-the schema); every value travels as a parameter.
+written) endpoints, plus any identity properties. Labels, types and identities come from code and
+must be declared in graphstore.schema (checked once per group, not per row); every value travels
+as a parameter.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from neo4j import Driver, ManagedTransaction
 
 from graphstore.model import Graph, Node, Rel, WriteStats
-from graphstore.schema import key_of, schema_statements
+from graphstore.schema import check_node, check_relationship, key_of, schema_statements
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,20 @@ def _rel_row(rel: Rel) -> dict[str, Any]:
 
 
 def plan(graph: Graph) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Group a graph into (statement, rows) pairs: all nodes first, then relationships."""
+    """Group a graph into (statement, rows) pairs: all nodes first, then relationships.
+
+    Raises ValueError for a node label or relationship not declared in graphstore.schema.
+    """
     node_groups: dict[tuple[str, tuple[str, ...], bool], list[dict[str, Any]]] = defaultdict(list)
     for node in graph.nodes.values():
         node_groups[(node.label, node.extra_labels, bool(node.state))].append(_node_row(node))
     rel_groups: dict[tuple[str, str, str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     for rel in graph.rels.values():
         rel_groups[(rel.type, rel.start[0], rel.end[0], rel.merge_on)].append(_rel_row(rel))
+    for label, extra_labels, _ in node_groups:
+        check_node(label, extra_labels)
+    for group in rel_groups:
+        check_relationship(*group)
     work = [(node_statement(*k), rows) for k, rows in node_groups.items()]
     work += [(rel_statement(*k), rows) for k, rows in rel_groups.items()]
     return work
