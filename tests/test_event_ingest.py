@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -11,13 +10,13 @@ from config import load_settings
 from jobs.app import App
 from jobs.cli import run_sync
 from jobs.ingest import FAILED, OK, POISON, EventIngest, Message
-from jobs.sim import inject_fault
 from jobs.sources.sagemaker import SageMakerSync
-from jobs.sim.account import seed_execution, seed_pipeline
+from lineage_dev.demo import PIPELINES_DIR as PIPELINES
+from lineage_dev.sim import inject_fault
+from lineage_dev.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import counts, dump
 
-PIPELINES = Path(__file__).resolve().parents[1] / "jobs" / "demo" / "pipelines"
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
 
 
