@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test install bench clean
 
-$(BIN)/lineage-collector: pyproject.toml constraints.txt
+# The product and its dev tools (devtools/: simulated AWS account, demo, local Neo4j), both editable.
+$(BIN)/lineage-collector: pyproject.toml devtools/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,demo]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,demo]' -e ./devtools
 	touch $@
 
 install: $(BIN)/lineage-collector
@@ -27,4 +28,4 @@ bench: install
 	$(BIN)/python bench/sql.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info devtools/build devtools/*.egg-info

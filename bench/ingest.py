@@ -47,20 +47,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "devtools")]  # this checkout and its dev tools
 
 from neo4j import GraphDatabase  # noqa: E402
 
 from collector.events.model import S3ObjectEvent  # noqa: E402
 from collector.events.s3 import ObjectStats, apply_object_events, dataset_of  # noqa: E402
 from graphstore.model import Graph  # noqa: E402
-from graphstore.local_neo4j import start_local_neo4j  # noqa: E402
 from graphstore.schema import key_of  # noqa: E402
 from graphstore.writer import GraphWriter, _node_row, _rel_row  # noqa: E402
 from jobs.consumer import Consumer, ConsumerConfig  # noqa: E402
 from jobs.ingest import EventIngest, Handled, Message, tune_gc  # noqa: E402
+from lineage_dev.local_neo4j import start_local_neo4j  # noqa: E402
+from lineage_dev.sim import start_sim  # noqa: E402
 from jobs.wiring import offline_event_handlers  # noqa: E402
-from jobs.sim import start_sim  # noqa: E402
 from tests import event_samples as ev  # noqa: E402
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

@@ -20,14 +20,15 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "devtools")]  # this checkout and its dev tools
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from collector.s3.extract import ExtractOptions, extract  # noqa: E402
 from collector.s3.objects import ObjectReader, ObjectRef  # noqa: E402
-from jobs.sim import start_sim  # noqa: E402
+from lineage_dev.sim import start_sim  # noqa: E402
 
 BUCKET = "bench-lake"
 MB = 1024 * 1024
@@ -92,7 +93,7 @@ def seed_objects(sim, keys: list[str], body: bytes) -> None:
 
 def burst_figures(sim, s3) -> list[dict]:
     from config import load_settings
-    from graphstore.local_neo4j import start_local_neo4j
+    from lineage_dev.local_neo4j import start_local_neo4j
     from jobs.app import App
     from jobs.sources.s3 import build_s3_object_hook
 

@@ -12,16 +12,16 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "devtools")]  # this checkout and its dev tools
 
 from config import load_settings  # noqa: E402
-from graphstore.local_neo4j import start_local_neo4j  # noqa: E402
 from jobs.app import App  # noqa: E402
 from jobs.wiring import run_sync  # noqa: E402
-from jobs.sim import start_sim  # noqa: E402
-from jobs.sim.account import seed_demo_account, seed_execution, seed_pipeline  # noqa: E402
-
-PIPELINES = Path(__file__).resolve().parents[1] / "jobs" / "demo" / "pipelines"
+from lineage_dev.demo import PIPELINES_DIR as PIPELINES  # noqa: E402
+from lineage_dev.local_neo4j import start_local_neo4j  # noqa: E402
+from lineage_dev.sim import start_sim  # noqa: E402
+from lineage_dev.sim.account import seed_demo_account, seed_execution, seed_pipeline  # noqa: E402
 
 
 def seed(sim, scale: int) -> None:

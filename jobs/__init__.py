@@ -1,1 +1,1 @@
-"""Wiring: the sync, the worker (scheduler, consumers), the CLI, the demo."""
+"""Wiring: the sync, the worker (scheduler, consumers), the CLI; the demo is in the dev tools (devtools/)."""

@@ -237,7 +237,14 @@ def cmd_inventory(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_dev(args: argparse.Namespace, settings: Any) -> int:
-    from graphstore.local_neo4j import start_local_neo4j
+    try:  # the dev tools are their own distribution (devtools/), not part of the product
+        from lineage_dev.local_neo4j import start_local_neo4j
+    except ModuleNotFoundError as missing:
+        if missing.name != "lineage_dev":
+            raise
+        print("lineage-collector: the dev tools are not installed (pip install -e ./devtools, or make install)",
+              file=sys.stderr)
+        return 2
 
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -261,7 +268,14 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
-    from jobs.demo.run import run_demo
+    try:  # the dev tools are their own distribution (devtools/), not part of the product
+        from lineage_dev.demo.run import run_demo
+    except ModuleNotFoundError as missing:
+        if missing.name != "lineage_dev":
+            raise
+        print("lineage-collector: the dev tools are not installed (pip install -e ./devtools, or make install)",
+              file=sys.stderr)
+        return 2
 
     return run_demo(args, settings)
 

@@ -2,7 +2,7 @@
 
 Neo4j, in order of preference: NEO4J_TEST_URI (an external server), testcontainers when a
 Docker engine answers, else a local Neo4j 5.26 Community started from Maven Central
-artifacts with Java 17 (graphstore.local_neo4j; the same helper as `lineage-collector dev neo4j`).
+artifacts with Java 17 (lineage_dev.local_neo4j; the same helper as `lineage-collector dev neo4j`).
 One server per test session; each test starts from an empty database.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def neo4j_server() -> Iterator[tuple[str, tuple[str, str] | None]]:
         with Neo4jContainer("neo4j:5.26-community", password="test-password") as container:
             yield container.get_connection_url(), ("neo4j", "test-password")
         return
-    from graphstore.local_neo4j import start_local_neo4j
+    from lineage_dev.local_neo4j import start_local_neo4j
 
     with start_local_neo4j(browser=False) as server:
         yield server.uri, None
@@ -71,7 +71,7 @@ def neo4j(driver: Driver) -> Driver:
 
 @pytest.fixture(scope="session")
 def sim_server():
-    from jobs.sim import start_sim
+    from lineage_dev.sim import start_sim
 
     with start_sim() as sim:
         yield sim

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from jobs.sim.account import seed_demo_account
+from lineage_dev.sim.account import seed_demo_account
 
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
 

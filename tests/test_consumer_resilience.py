@@ -16,11 +16,12 @@ from pathlib import Path
 from neo4j import GraphDatabase
 
 from config import load_settings
-from graphstore.local_neo4j import start_local_neo4j
 from jobs.app import App
 from jobs.consumer import Consumer, ConsumerConfig
 from jobs.health import Neo4jProbe
-from jobs.sim.account import seed_pipeline
+from lineage_dev.demo import PIPELINES_DIR
+from lineage_dev.local_neo4j import start_local_neo4j
+from lineage_dev.sim.account import seed_pipeline
 from tests import event_samples as ev
 from tests.iam import missing_from_policy
 from tests.test_consumer import depth, make_queue, plain_ingest, send
@@ -74,7 +75,7 @@ def graph_totals(driver) -> dict:
 
 
 def test_neo4j_stopped_mid_stream_loses_nothing(settings_env, sim, tmp_path, monkeypatch):
-    definition = json.loads((ROOT / "jobs" / "demo" / "pipelines" / "daily-scoring.json").read_text())
+    definition = json.loads((PIPELINES_DIR / "daily-scoring.json").read_text())
     seed_pipeline(sim, "daily-scoring", definition)
     seed_pipeline(sim, "daily-scoring-eu", definition)  # first seen while Neo4j is down
     steps = [s["Name"] for s in definition["Steps"]][:2]
@@ -121,7 +122,7 @@ def test_neo4j_stopped_mid_stream_loses_nothing(settings_env, sim, tmp_path, mon
 
 
 def test_sigterm_under_load_exits_in_time_and_loses_nothing(settings_env, sim, neo4j):
-    definition = json.loads((ROOT / "jobs" / "demo" / "pipelines" / "daily-scoring.json").read_text())
+    definition = json.loads((PIPELINES_DIR / "daily-scoring.json").read_text())
     seed_pipeline(sim, "daily-scoring", definition)
     steps = [s["Name"] for s in definition["Steps"]][:2]
     sqs = sim.client("sqs")

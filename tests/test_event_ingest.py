@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -11,15 +10,15 @@ from config import load_settings
 from jobs.app import App
 from jobs.wiring import run_sync
 from jobs.ingest import FAILED, OK, POISON, EventIngest, Message
-from jobs.sim import inject_fault
+from lineage_dev.demo import PIPELINES_DIR as PIPELINES
+from lineage_dev.sim import inject_fault
+from lineage_dev.sim.account import seed_execution, seed_pipeline
 from jobs.sources.git_sql import GitEvents
 from jobs.sources.s3 import S3Events
 from jobs.sources.sagemaker import SageMakerEvents
-from jobs.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import counts, dump
 
-PIPELINES = Path(__file__).resolve().parents[1] / "jobs" / "demo" / "pipelines"
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from config import load_settings
 from jobs.app import App
 from jobs.wiring import run_sync
-from jobs.sim.account import seed_demo_account
+from lineage_dev.sim.account import seed_demo_account
 from tests.iam import allowed_actions, missing_from_policy
 
 

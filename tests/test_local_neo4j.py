@@ -1,4 +1,4 @@
-"""graphstore.local_neo4j: a real Neo4j 5.26 Community from Maven Central jars, reached over Bolt.
+"""lineage_dev.local_neo4j: a real Neo4j 5.26 Community from Maven Central jars, reached over Bolt.
 
 The first run in a fresh cache also resolves the jars with Maven and records a class-data
 archive (about 30 s); later starts take a few seconds each.
@@ -16,7 +16,7 @@ import neo4j
 import pytest
 from neo4j.exceptions import AuthError, ConstraintError
 
-from graphstore.local_neo4j import LocalNeo4j, start_local_neo4j
+from lineage_dev.local_neo4j import LocalNeo4j, start_local_neo4j
 
 AUTH = ("neo4j", "test-password-1")
 

@@ -8,7 +8,7 @@ import pytest
 
 from collector.s3.extract import ExtractOptions, extract
 from collector.s3.objects import ObjectReader, ObjectRef
-from jobs.sim import inject_fault
+from lineage_dev.sim import inject_fault
 from tests.s3_data import csv_bytes, gz, jsonl_bytes, large_parquet, parquet_bytes, rich_table
 
 BUCKET = "acme-datalake"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -18,14 +17,14 @@ from graphstore.examples import EXAMPLES
 from jobs.app import App
 from jobs.cli import main
 from jobs.wiring import run_sync
+from lineage_dev.demo import PIPELINES_DIR as PIPELINES
+from lineage_dev.sim import inject_fault
+from lineage_dev.sim.account import seed_execution, seed_pipeline
 from jobs.sources.s3 import build_s3_object_hook, evaluation_metrics_for_execution, refresh_posture, s3_scheduled_jobs
 from jobs.sources.s3 import s3_service
-from jobs.sim import inject_fault
-from jobs.sim.account import seed_execution, seed_pipeline
 from tests.s3_data import S3ObjectEvent, parquet_bytes, rich_table
 
 LAKE = "acme-lake"
-PIPELINES = Path(__file__).resolve().parents[1] / "jobs" / "demo" / "pipelines"
 
 
 @pytest.fixture

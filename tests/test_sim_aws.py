@@ -1,4 +1,4 @@
-"""The simulated AWS account (jobs.sim), exercised only through plain boto3 clients."""
+"""The simulated AWS account (lineage_dev.sim), exercised only through plain boto3 clients."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 
-from jobs.sim import faults
-from jobs.sim.account import DEMO_PIPELINES_DIR, seed_demo_account, seed_execution, seed_pipeline
-from jobs.sim.server import SimAws
+from lineage_dev.sim import faults
+from lineage_dev.sim.account import DEMO_PIPELINES_DIR, seed_demo_account, seed_execution, seed_pipeline
+from lineage_dev.sim.server import SimAws
 
 DEFINITION = json.loads((Path(__file__).parent / "data" / "sim_housing_pipeline.json").read_text())
 START = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)

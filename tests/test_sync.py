@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from config import load_settings
 from jobs.app import App
 from jobs.wiring import run_sync
-from jobs.sim import inject_fault
-from jobs.sim.account import seed_demo_account, seed_execution, seed_pipeline
+from lineage_dev.demo import PIPELINES_DIR as PIPELINES
+from lineage_dev.sim import inject_fault
+from lineage_dev.sim.account import seed_demo_account, seed_execution, seed_pipeline
 from tests.graph_dump import counts, dump
 
-PIPELINES = Path(__file__).resolve().parents[1] / "jobs" / "demo" / "pipelines"
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
 JOB_DESCRIBES = {"sagemaker.DescribeProcessingJob", "sagemaker.DescribeTrainingJob",
                  "sagemaker.DescribeTransformJob", "sagemaker.DescribeHyperParameterTuningJob",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from jobs.sim.values import naive_utc
+from lineage_dev.sim.values import naive_utc
 
 DURATIONS = {  # seconds, (min, max)
     "Processing": (180, 720), "Training": (720, 2700), "Tuning": (2400, 5400),

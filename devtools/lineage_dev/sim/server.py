@@ -31,7 +31,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from werkzeug.serving import make_server
 
-from jobs.sim import faults, moto_sagemaker, moto_sqs
+from lineage_dev.sim import faults, moto_sagemaker, moto_sqs
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -14,10 +14,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from jobs.sim.execution import ARTIFACT_BUCKET, Outcome, Run
-from jobs.sim.moto_sagemaker import compact, tuning_summary
-from jobs.sim.schedule import Slot
-from jobs.sim.values import api_request, as_text, described, lookup, metric_value, stable_id, typed
+from lineage_dev.sim.execution import ARTIFACT_BUCKET, Outcome, Run
+from lineage_dev.sim.moto_sagemaker import compact, tuning_summary
+from lineage_dev.sim.schedule import Slot
+from lineage_dev.sim.values import api_request, as_text, described, lookup, metric_value, stable_id, typed
 
 JOB_STATUS = {"Succeeded": "Completed", "Failed": "Failed", "Stopped": "Stopped", "Executing": "InProgress"}
 

@@ -36,13 +36,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from graphstore.examples import EXAMPLES
-    from graphstore.local_neo4j import start_local_neo4j
+    from lineage_dev.local_neo4j import start_local_neo4j
     from jobs.app import App
     from jobs.cli import format_summary
     from jobs.wiring import run_sync
 
     try:
-        from jobs.sim import seed_demo_account, start_sim
+        from lineage_dev.sim import seed_demo_account, start_sim
     except ImportError:
         _say("the demo needs moto: pip install 'sagemaker-lineage-collector[demo]'")
         return 1

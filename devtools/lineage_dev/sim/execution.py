@@ -15,10 +15,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.sim.moto_sagemaker import compact
-from jobs.sim.schedule import Slot
-from jobs.sim.server import SimAws
-from jobs.sim.values import as_text, lookup, metric_value, stable_id, typed
+from lineage_dev.sim.moto_sagemaker import compact
+from lineage_dev.sim.schedule import Slot
+from lineage_dev.sim.server import SimAws
+from lineage_dev.sim.values import as_text, lookup, metric_value, stable_id, typed
 
 ARTIFACT_BUCKET = "acme-ml-artifacts"  # where steps without an output location write
 

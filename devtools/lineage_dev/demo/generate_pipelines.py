@@ -3,11 +3,11 @@
 
 DEV-ONLY TOOL. The ``sagemaker`` SDK is *not* a runtime dependency of the
 collector; this script only exists to (re)produce the realistic fixture files in
-``jobs/demo/pipelines/*.json``. Run it from a throw-away virtualenv::
+``devtools/lineage_dev/demo/pipelines/*.json``. Run it from a throw-away virtualenv::
 
     python3 -m venv /tmp/sdkvenv
     /tmp/sdkvenv/bin/pip install 'sagemaker>=2.200,<3'
-    /tmp/sdkvenv/bin/python jobs/demo/generate_pipelines.py
+    /tmp/sdkvenv/bin/python devtools/lineage_dev/demo/generate_pipelines.py
 
 It never talks to AWS:
 
@@ -39,7 +39,7 @@ It never talks to AWS:
   yields byte-identical files.
 
 Output: pretty-printed (indent=1), key-sorted JSON of ``pipeline.definition()``
-for each pipeline, in ``jobs/demo/pipelines/<pipeline-name>.json``.
+for each pipeline, in ``devtools/lineage_dev/demo/pipelines/<pipeline-name>.json``.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from jobs.sim.moto_sagemaker import SERVICE_MODEL
+from lineage_dev.sim.moto_sagemaker import SERVICE_MODEL
 
 _PATH_TOKEN = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 

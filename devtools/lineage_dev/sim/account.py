@@ -1,4 +1,4 @@
-"""Seeding a simulated SageMaker account: the public entry of jobs.sim.
+"""Seeding a simulated SageMaker account: the public entry of lineage_dev.sim.
 
 Everything the SageMaker API can express goes through the sim's HTTP API
 (CreatePipeline, StartPipelineExecution, Create*Job, CreateModelPackage, S3...);
@@ -7,9 +7,9 @@ metrics, billable time, step runs) is set on moto's in-process objects.
 
 `seed_execution` simulates SageMaker running a pipeline definition: it walks the
 steps (only the taken branch of Condition steps) in dependency order
-(jobs.sim.schedule), resolves {"Get": ...} / {"Std:Join": ...} expressions
-(jobs.sim.execution), creates the concrete jobs, models and model packages
-(jobs.sim.steps, jobs.sim.job_steps), and records the step runs
+(lineage_dev.sim.schedule), resolves {"Get": ...} / {"Std:Join": ...} expressions
+(lineage_dev.sim.execution), creates the concrete jobs, models and model packages
+(lineage_dev.sim.steps, lineage_dev.sim.job_steps), and records the step runs
 ListPipelineExecutionSteps returns.
 """
 
@@ -21,13 +21,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from jobs.sim.execution import ARTIFACT_BUCKET, Run, ensure_bucket
-from jobs.sim.schedule import Slot, apply_outcome, cache_eligible, json_get_paths, schedule, taken_steps
-from jobs.sim.server import SimAws
-from jobs.sim.steps import execute_step
-from jobs.sim.values import as_text, naive_utc
+from lineage_dev.demo import PIPELINES_DIR as DEMO_PIPELINES_DIR
+from lineage_dev.sim.execution import ARTIFACT_BUCKET, Run, ensure_bucket
+from lineage_dev.sim.schedule import Slot, apply_outcome, cache_eligible, json_get_paths, schedule, taken_steps
+from lineage_dev.sim.server import SimAws
+from lineage_dev.sim.steps import execute_step
+from lineage_dev.sim.values import as_text, naive_utc
 
-DEMO_PIPELINES_DIR = Path(__file__).resolve().parents[1] / "demo" / "pipelines"
 DOMAIN_NAME = "ml-platform"
 DATA_BUCKET = "acme-ml-data"
 

@@ -1,18 +1,18 @@
 """Running one step of a simulated execution, and the handlers for steps that create no job.
 
 `execute_step` reuses a cache hit's step run or calls the handler for the step's
-type (job-creating types live in jobs.sim.job_steps), then records the step run.
+type (job-creating types live in lineage_dev.sim.job_steps), then records the step run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jobs.sim.execution import ARTIFACT_BUCKET, Outcome, Run
-from jobs.sim.job_steps import JOB_HANDLERS
-from jobs.sim.moto_sagemaker import compact
-from jobs.sim.schedule import Slot
-from jobs.sim.values import api_request, as_text, described, stable_id
+from lineage_dev.sim.execution import ARTIFACT_BUCKET, Outcome, Run
+from lineage_dev.sim.job_steps import JOB_HANDLERS
+from lineage_dev.sim.moto_sagemaker import compact
+from lineage_dev.sim.schedule import Slot
+from lineage_dev.sim.values import api_request, as_text, described, stable_id
 
 
 def _model(run: Run, slot: Slot, step: dict[str, Any]) -> Outcome:
