@@ -58,9 +58,9 @@ from graphstore.schema import key_of  # noqa: E402
 from graphstore.writer import GraphWriter, _node_row, _rel_row  # noqa: E402
 from jobs.consumer import Consumer, ConsumerConfig  # noqa: E402
 from jobs.ingest import EventIngest, Handled, Message, tune_gc  # noqa: E402
+from jobs.wiring import offline_event_handlers  # noqa: E402
 from lineage_dev.local_neo4j import start_local_neo4j  # noqa: E402
 from lineage_dev.sim import start_sim  # noqa: E402
-from jobs.wiring import offline_event_handlers  # noqa: E402
 from tests import event_samples as ev  # noqa: E402
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

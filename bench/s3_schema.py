@@ -92,12 +92,11 @@ def seed_objects(sim, keys: list[str], body: bytes) -> None:
 
 
 def burst_figures(sim, s3) -> list[dict]:
+    from collector.events.model import S3ObjectEvent
     from config import load_settings
-    from lineage_dev.local_neo4j import start_local_neo4j
     from jobs.app import App
     from jobs.sources.s3 import build_s3_object_hook
-
-    from collector.events.model import S3ObjectEvent
+    from lineage_dev.local_neo4j import start_local_neo4j
 
     sink = io.BytesIO()
     pq.write_table(pa.table({"id": [1], "v": ["x"]}), sink)

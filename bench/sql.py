@@ -20,8 +20,9 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -94,7 +95,7 @@ def _sqllineage() -> Any:
             runner = LineageRunner(sql, dialect="ansi")
             if columns:
                 runner.get_column_lineage()
-            clean = lambda ts: {str(t).removeprefix("<default>.").lower() for t in ts}  # noqa: E731
+            clean = lambda ts: {str(t).removeprefix("<default>.").lower() for t in ts}
             return clean(runner.source_tables), clean(runner.target_tables)
         except Exception:
             return set(), set()

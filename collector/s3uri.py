@@ -9,8 +9,8 @@ patterns (`configure(rules)` once at start; every function here then uses them).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from urllib.parse import unquote_plus
 
 DEFAULT_PARTITION_PATTERNS: tuple[str, ...] = (
@@ -59,7 +59,7 @@ class DatasetRules:
     _cache: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def extended(self, *, partition: Iterable[str] = (), part_file: Iterable[str] = (),
-                 marker: Iterable[str] = ()) -> "DatasetRules":
+                 marker: Iterable[str] = ()) -> DatasetRules:
         """These rules plus extra patterns (from settings)."""
         return DatasetRules(self.partition + tuple(partition), self.nested_date, self.part_file + tuple(part_file),
                             self.marker + tuple(marker), self.transient_folder)

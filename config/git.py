@@ -69,7 +69,7 @@ class GitRepoConfig(BaseModel):
         return value or None
 
     @model_validator(mode="after")
-    def _one_credential_source(self) -> "GitRepoConfig":
+    def _one_credential_source(self) -> GitRepoConfig:
         if self.credentials_env and self.secret_arn:
             raise ValueError("set credentials_env or secret_arn, not both")
         if "@" in self.url and _USERINFO.search(self.url) and ":" in _USERINFO.search(self.url).group("userinfo"):

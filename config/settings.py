@@ -7,7 +7,8 @@ own settings carry the prefix LINEAGE_.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Iterable
+from collections.abc import Iterable
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -129,7 +130,7 @@ class Settings(BaseSettings):
         return _split_csv(value)
 
     @model_validator(mode="after")
-    def _auth_pair(self) -> "Settings":
+    def _auth_pair(self) -> Settings:
         if self.neo4j_username and self.neo4j_password is None:
             raise ValueError("NEO4J_PASSWORD must be set when NEO4J_USERNAME is set")
         return self

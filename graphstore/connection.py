@@ -1,12 +1,17 @@
 """Opening the Neo4j driver with a clear one-line failure, and telling an outage from an error."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import (
-    AuthError, ConnectionPoolError, DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired,
+    AuthError,
+    ConnectionPoolError,
+    DatabaseUnavailable,
+    IncompleteCommit,
+    ServiceUnavailable,
+    SessionExpired,
     TransientError,
 )
 

@@ -7,9 +7,10 @@ written only when `state_time` is not older than what the graph already holds.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 NodeRef = tuple[str, str]  # (label, key)
 
@@ -107,7 +108,7 @@ class Graph:
         else:
             old.props.update(new.props)
 
-    def update(self, other: "Graph") -> None:
+    def update(self, other: Graph) -> None:
         for node in other.nodes.values():
             self.node(node.label, node.key, node.props, extra_labels=node.extra_labels,
                       state=node.state, state_time=node.state_time, state_rank=node.state_rank)
@@ -154,7 +155,7 @@ class WriteStats:
     by_label: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     finish_result: Any = None  # what `finish` returned in the transaction that committed
 
-    def add(self, other: "WriteStats") -> None:
+    def add(self, other: WriteStats) -> None:
         self.nodes += other.nodes
         self.relationships += other.relationships
         self.transactions += other.transactions

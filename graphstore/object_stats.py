@@ -6,7 +6,8 @@ compares is read after any other writer committed; `object_stats_hash` stamps wh
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from neo4j import Driver, ManagedTransaction
 

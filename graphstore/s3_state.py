@@ -5,14 +5,13 @@ Reads only; every write goes through graphstore.writer.GraphWriter.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from graphstore.reader import Reader
-
 from graphstore.state import TERMINAL_STEP
-
 
 
 def _native(value: Any) -> Any:

@@ -3,8 +3,9 @@ schemas SQL lineage can use, and retirement of a file's edges when it changes or
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from graphstore.reader import Reader
 

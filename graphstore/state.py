@@ -1,9 +1,9 @@
 """What the graph already knows, read so that syncs fetch only what changed; and retirement."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
 
 from graphstore.reader import Reader
 

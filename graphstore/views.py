@@ -7,7 +7,6 @@ from typing import Any
 from graphstore.reader import Reader
 
 
-
 class PipelineNotFound(LookupError):
     pass
 

@@ -6,7 +6,8 @@ import json
 import logging
 import sys
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from config import SettingsError, load_settings
 from jobs.sources import SOURCES, source_names

@@ -17,8 +17,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,7 +50,7 @@ class ConsumerConfig:
     shutdown_seconds: float = 18.0         # ECS allows 30 s between SIGTERM and SIGKILL
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> "ConsumerConfig":
+    def from_settings(cls, settings: Any, **overrides: Any) -> ConsumerConfig:
         config = cls(queue_urls=list(settings.queue_urls), wait_seconds=settings.queue_wait_seconds,
                      batch_size=settings.queue_batch_size, visibility_timeout=settings.queue_visibility_timeout,
                      threads=settings.consumer_threads, commit_messages=settings.consumer_commit_messages,

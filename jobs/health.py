@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from neo4j import Driver
 
@@ -32,7 +33,7 @@ class Neo4jProbe:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="health-neo4j-probe", daemon=True)
 
-    def start(self) -> "Neo4jProbe":
+    def start(self) -> Neo4jProbe:
         self._thread.start()
         return self
 
@@ -69,7 +70,7 @@ class HealthServer:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
 
-    def start(self) -> "HealthServer":
+    def start(self) -> HealthServer:
         self.probe.start()
         self._thread.start()
         log.info("health endpoint on port %d (/health, /health/live, /health/ready)", self.port)
@@ -92,7 +93,7 @@ class HealthServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].rstrip("/") or "/health"
                 report = server.report()
                 checks = {"/health": report["live"] and report["ready"], "/health/live": report["live"],

@@ -15,8 +15,9 @@ import gc
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from neo4j import ManagedTransaction
 
@@ -30,8 +31,19 @@ from jobs.sources.base import Effect, EventHandler, Pending, Route
 log = logging.getLogger("lineage.events")
 
 OK, FAILED, POISON = "ok", "failed", "poison"
-__all__ = ["OK", "FAILED", "POISON", "EventIngest", "Handled", "Message", "CommitReport", "Neo4jOutage",
-           "describe", "item_kind", "tune_gc"]
+__all__ = [
+    "FAILED",
+    "OK",
+    "POISON",
+    "CommitReport",
+    "EventIngest",
+    "Handled",
+    "Message",
+    "Neo4jOutage",
+    "describe",
+    "item_kind",
+    "tune_gc",
+]
 
 
 def tune_gc() -> None:

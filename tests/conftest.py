@@ -8,7 +8,7 @@ One server per test session; each test starts from an empty database.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from neo4j import Driver, GraphDatabase

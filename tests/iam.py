@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 POLICY = Path(__file__).resolve().parents[1] / "deploy" / "iam-policy.json"
 

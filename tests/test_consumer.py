@@ -15,11 +15,11 @@ from jobs.app import App
 from jobs.consumer import ERROR_ATTRIBUTE, Consumer, ConsumerConfig
 from jobs.health import HealthServer, Neo4jProbe
 from jobs.ingest import EventIngest, Message
-from lineage_dev.demo import PIPELINES_DIR as PIPELINES
-from lineage_dev.sim.account import seed_execution, seed_pipeline
 from jobs.sources.git_sql import GitEvents
 from jobs.sources.s3 import S3Events
 from jobs.sources.sagemaker import SageMakerEvents
+from lineage_dev.demo import PIPELINES_DIR as PIPELINES
+from lineage_dev.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import dump
 from tests.iam import missing_from_policy

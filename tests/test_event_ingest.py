@@ -8,14 +8,14 @@ import pytest
 
 from config import load_settings
 from jobs.app import App
-from jobs.wiring import run_sync
 from jobs.ingest import FAILED, OK, POISON, EventIngest, Message
-from lineage_dev.demo import PIPELINES_DIR as PIPELINES
-from lineage_dev.sim import inject_fault
-from lineage_dev.sim.account import seed_execution, seed_pipeline
 from jobs.sources.git_sql import GitEvents
 from jobs.sources.s3 import S3Events
 from jobs.sources.sagemaker import SageMakerEvents
+from jobs.wiring import run_sync
+from lineage_dev.demo import PIPELINES_DIR as PIPELINES
+from lineage_dev.sim import inject_fault
+from lineage_dev.sim.account import seed_execution, seed_pipeline
 from tests import event_samples as ev
 from tests.graph_dump import counts, dump
 

@@ -11,12 +11,12 @@ import git
 import pytest
 
 from collector.events.model import GitPushEvent
+from config import load_settings
 from config.git import GitRepoConfig
 from graphstore.model import Graph
-from config import load_settings
+from graphstore.sql_state import SqlState
 from jobs.app import App
 from jobs.sources.git_sql import GitSqlSync, SyncOptions, git_push_handler, git_scheduled_jobs, git_sql_sync
-from graphstore.sql_state import SqlState
 from tests.graph_dump import dump
 
 STG = "CREATE TABLE stg.orders AS SELECT id, amount, customer_id FROM raw.orders WHERE amount > 0;"

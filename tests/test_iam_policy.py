@@ -19,8 +19,7 @@ def test_every_call_of_a_full_sync_is_in_the_policy(settings_env, sim, neo4j):
     app = App(load_settings())
     try:
         report = run_sync(app)  # includes bucket posture and evaluation reports after the sync
-        from jobs.sources.s3 import utcnow
-        from jobs.sources.s3 import s3_service
+        from jobs.sources.s3 import s3_service, utcnow
 
         s3_service(app).rescan(utcnow(), 1000)
         calls = report.aws_calls + app.aws.reset_counts()

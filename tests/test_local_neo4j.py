@@ -9,8 +9,8 @@ import json
 import socket
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import neo4j
 import pytest

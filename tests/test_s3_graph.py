@@ -9,19 +9,24 @@ from datetime import datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-from graphstore.model import Graph
 from collector.s3.objects import ObjectRef, list_objects
-from jobs.sources.s3 import S3Datasets
 from config import load_settings
 from graphstore.examples import EXAMPLES
+from graphstore.model import Graph
 from jobs.app import App
 from jobs.cli import main
+from jobs.sources.s3 import (
+    S3Datasets,
+    build_s3_object_hook,
+    evaluation_metrics_for_execution,
+    refresh_posture,
+    s3_scheduled_jobs,
+    s3_service,
+)
 from jobs.wiring import run_sync
 from lineage_dev.demo import PIPELINES_DIR as PIPELINES
 from lineage_dev.sim import inject_fault
 from lineage_dev.sim.account import seed_execution, seed_pipeline
-from jobs.sources.s3 import build_s3_object_hook, evaluation_metrics_for_execution, refresh_posture, s3_scheduled_jobs
-from jobs.sources.s3 import s3_service
 from tests.s3_data import S3ObjectEvent, parquet_bytes, rich_table
 
 LAKE = "acme-lake"

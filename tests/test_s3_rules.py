@@ -13,8 +13,15 @@ from collector.s3.reports import may_hold_report, numeric_metrics
 from collector.s3.schema import Column, columns_of, diff, fingerprint
 from collector.s3.throttle import DatasetThrottle
 from collector.s3uri import (
-    DEFAULT_RULES, ancestors, dataset_uri, folder_dataset, guess_compression, guess_format, is_marker,
-    object_key_from_event, sibling_identity,
+    DEFAULT_RULES,
+    ancestors,
+    dataset_uri,
+    folder_dataset,
+    guess_compression,
+    guess_format,
+    is_marker,
+    object_key_from_event,
+    sibling_identity,
 )
 from config import SettingsError, load_settings
 

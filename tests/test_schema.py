@@ -87,7 +87,7 @@ def test_declarations_are_consistent():
         assert r.description and r.type.isupper(), r
     pairings = [(r.type, s, e) for r in schema.RELATIONSHIPS for s, e in product(r.start, r.end)]
     assert len(pairings) == len(set(pairings)), "a pairing is declared twice"
-    assert schema.NODE_KEYS == {n.label: n.key for n in schema.NODES}
+    assert {n.label: n.key for n in schema.NODES} == schema.NODE_KEYS
     assert ("FEEDS", "file") in schema.REL_INDEXES and len(schema.REL_INDEXES) == len(set(schema.REL_INDEXES))
 
 

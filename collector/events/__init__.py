@@ -8,7 +8,14 @@ Side effects (SQS, AWS enrichment, Neo4j, git) live in jobs/ingest.py and jobs/c
 """
 from collector.events.envelope import parse_body
 from collector.events.model import (
-    CloudEvent, GitPushEvent, GitPushHandler, Ignored, Item, MalformedMessage, S3ObjectEvent, S3ObjectHook,
+    CloudEvent,
+    GitPushEvent,
+    GitPushHandler,
+    Ignored,
+    Item,
+    MalformedMessage,
+    S3ObjectEvent,
+    S3ObjectHook,
 )
 
 __all__ = [

@@ -9,7 +9,8 @@ MalformedMessage.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from collector.events import git, s3
 from collector.events.model import CloudEvent, Ignored, Item, MalformedMessage

@@ -1,8 +1,9 @@
 """Git push payloads -> GitPushEvent: GitHub push webhooks, GitLab Push Hooks, CodeCommit state changes."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from collector.events.model import GitPushEvent, Ignored, MalformedMessage
 from collector.events.times import parse_time

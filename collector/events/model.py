@@ -5,9 +5,10 @@ issues code against (S3 schema extraction, Git/SQL lineage): change them only to
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 
 @dataclass(frozen=True)

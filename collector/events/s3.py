@@ -8,14 +8,15 @@ see `apply_object_events`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from collector.events.model import Ignored, MalformedMessage, S3ObjectEvent
 from collector.events.times import parse_time
-from graphstore.model import Graph
 from collector.s3uri import dataset_uri, is_marker, object_key_from_event
+from graphstore.model import Graph
 
 _CREATED_PREFIXES = ("ObjectCreated:",)
 _DELETED_PREFIXES = ("ObjectRemoved:", "LifecycleExpiration:Delete")

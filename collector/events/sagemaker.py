@@ -8,17 +8,23 @@ precision, so within a second Starting < Executing < Stopping < a terminal state
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from collector.events.model import CloudEvent, MalformedMessage
 from collector.events.times import parse_time
-from graphstore.model import Graph
 from collector.sagemaker.transform import (
-    TERMINAL, execution_graph, job_graph, model_package_graph, pipeline_arn_of_execution, step_run_graph,
+    TERMINAL,
+    execution_graph,
+    job_graph,
+    model_package_graph,
+    pipeline_arn_of_execution,
+    step_run_graph,
     step_run_key,
 )
+from graphstore.model import Graph
 
 SOURCE = "aws.sagemaker"
 EXECUTION_STATUS = "SageMaker Model Building Pipeline Execution Status Change"

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
-from graphstore.model import Graph
 from collector.sagemaker.transform import step_key
+from graphstore.model import Graph
 
 TAG = "lineage:sql"
 _CODE_KEYS = {"ContainerEntrypoint", "Code", "CodeUri", "SourceDir", "EntryPoint", "S3Uri"}

@@ -1,13 +1,13 @@
 """Repositories, commits and SQL files as plain graph data (pure: no git, no Neo4j)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from config.git import GitRepoConfig
 from collector.git.repo import CommitInfo
-from graphstore.model import Graph, NodeRef
 from collector.sql.graph import sql_file_graph
 from collector.sql.model import FileLineage
+from config.git import GitRepoConfig
+from graphstore.model import Graph, NodeRef
 
 MAX_ERRORS_KEPT = 5
 

@@ -9,8 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector.s3.formats import (
-    GZIP_MAGIC, PARQUET_MAGIC, PARQUET_TAIL, Parsed, Unreadable, as_text, gunzip_prefix, parquet_metadata_length,
-    parse_csv_sample, parse_json_sample, parse_parquet_footer, sniff_text_format,
+    GZIP_MAGIC,
+    PARQUET_MAGIC,
+    PARQUET_TAIL,
+    Parsed,
+    Unreadable,
+    as_text,
+    gunzip_prefix,
+    parquet_metadata_length,
+    parse_csv_sample,
+    parse_json_sample,
+    parse_parquet_footer,
+    sniff_text_format,
 )
 from collector.s3.objects import ObjectReader, ObjectRef, ReadFailed
 from collector.s3.schema import Column, fingerprint

@@ -6,14 +6,15 @@ so an earlier value is never left standing as if it were current.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from graphstore.model import Graph
 from collector.s3.objects import error_code, error_reason
+from graphstore.model import Graph
 
 UNKNOWN = "Unknown"
 PUBLIC_GROUPS = ("http://acs.amazonaws.com/groups/global/AllUsers",

@@ -8,8 +8,8 @@ object is always read), and all groups together at most `rate` per second.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from collector.s3.objects import ObjectRef
 

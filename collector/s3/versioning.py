@@ -8,14 +8,15 @@ older schema is a new version keyed `<dataset>@<fingerprint>#<n>` so history nev
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
-from graphstore.model import Graph
 from collector.s3.extract import Observation
 from collector.s3.schema import Column, columns_from_json, columns_json, diff
 from collector.s3uri import split
+from graphstore.model import Graph
 
 
 @dataclass

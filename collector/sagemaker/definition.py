@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from collector.sagemaker.expressions import (
-    Resolver, property_path, render_condition, step_refs, walk_path,
+    Resolver,
+    property_path,
+    render_condition,
+    step_refs,
+    walk_path,
 )
 from collector.sagemaker.io import DataRef, find_data
 

@@ -1,7 +1,8 @@
 """SageMaker API reads (the 'get' edge). Each function is one logical read; pagination included."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 _DESCRIBE_JOB = {
     "ProcessingJob": ("describe_processing_job", "ProcessingJobName"),

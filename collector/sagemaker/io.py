@@ -7,8 +7,9 @@ its path, and named after the nearest InputName/OutputName/ChannelName or its fi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from collector.s3uri import dataset_uri, is_s3_uri, normalize
 from collector.sagemaker.expressions import Resolver, is_expression

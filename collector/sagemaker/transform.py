@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from graphstore.model import Graph, NodeRef
 from collector.s3uri import guess_format, split
 from collector.sagemaker.definition import PipelineDef, StepDef
 from collector.sagemaker.io import DataRef, find_data
+from graphstore.model import Graph, NodeRef
 
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped", "Completed", "Deleted"})
 JOB_TERMINAL = frozenset({"Completed", "Failed", "Stopped"})

@@ -10,9 +10,9 @@ external_location in DDL gives Table -[:STORED_AT]-> Dataset.
 from __future__ import annotations
 
 from collector import s3uri
-from graphstore.model import Graph, NodeRef
 from collector.sql.extract import collapsed_column_edges
 from collector.sql.model import FileLineage
+from graphstore.model import Graph, NodeRef
 
 
 def _endpoint(graph: Graph, name: str, is_target: bool) -> NodeRef | None:

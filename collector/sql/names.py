@@ -55,7 +55,7 @@ class Namer:
         else:
             self.db = parts[0]
 
-    def snapshot(self) -> "Namer":
+    def snapshot(self) -> Namer:
         return Namer(self.dialect, self.catalog, self.db, set(self.temporary))
 
     def name(self, table: exp.Table) -> str | None:

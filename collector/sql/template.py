@@ -30,10 +30,10 @@ class Rendered:
 class _Quiet(Undefined):
     """An unknown name or macro: callable, iterable, attribute-able, renders as ''."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> "_Quiet":
+    def __call__(self, *args: Any, **kwargs: Any) -> _Quiet:
         return self
 
-    def __getattr__(self, name: str) -> "_Quiet":
+    def __getattr__(self, name: str) -> _Quiet:
         if name.startswith("__"):
             raise AttributeError(name)
         return self

@@ -22,10 +22,10 @@ import subprocess
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from neo4j import GraphDatabase
 

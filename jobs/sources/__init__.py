@@ -23,7 +23,7 @@ def source_names() -> list[str]:
     return [s.name for s in SOURCES]
 
 
-def build_sources(app: "App", names: list[str] | None = None) -> list[Source]:
+def build_sources(app: App, names: list[str] | None = None) -> list[Source]:
     """The sources (all, or these names, in registry order) bound to an App."""
     unknown = set(names or []) - set(source_names())
     if unknown:

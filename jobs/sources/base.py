@@ -23,8 +23,9 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from neo4j import ManagedTransaction
 
@@ -119,13 +120,13 @@ class EventHandler:
 class Source:
     name: ClassVar[str] = ""
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
 
     def reconcile(self, request: SyncRequest, report: SyncReport) -> None:
         """One reconciliation pass; adds to `report` (its own summary under report.sources[name])."""
 
-    def scheduled_jobs(self) -> list["ScheduledJob"]:
+    def scheduled_jobs(self) -> list[ScheduledJob]:
         """Periodic work besides the reconciliation (which the worker schedules for every source)."""
         return []
 
@@ -133,12 +134,12 @@ class Source:
         return None
 
     @classmethod
-    def add_commands(cls, subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> dict[str, Command]:
+    def add_commands(cls, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Command]:
         """Add this source's own CLI commands (before settings are read); returns name -> handler."""
         return {}
 
 
-def reconcile(app: "App", sources: Sequence[Source], request: SyncRequest) -> SyncReport:
+def reconcile(app: App, sources: Sequence[Source], request: SyncRequest) -> SyncReport:
     """Each source's `reconcile` in turn, with the AWS calls of all of them; logged as one line."""
     started = time.perf_counter()
     app.aws.reset_counts()

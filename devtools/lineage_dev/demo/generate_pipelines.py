@@ -1018,7 +1018,7 @@ def automl_and_notebook(sess):
         steps=[step_automl, step_register, step_notebook],
         sagemaker_session=sess,
     )
-    pipeline._tmp_dir = nb_dir  # noqa: SLF001 (kept only so the caller can clean up)
+    pipeline._tmp_dir = nb_dir
     return pipeline
 
 

@@ -30,16 +30,16 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     columns = list(rows[0])
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    line = lambda values: "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths))  # noqa: E731
+    line = lambda values: "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths))
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells])
 
 
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from graphstore.examples import EXAMPLES
-    from lineage_dev.local_neo4j import start_local_neo4j
     from jobs.app import App
     from jobs.cli import format_summary
     from jobs.wiring import run_sync
+    from lineage_dev.local_neo4j import start_local_neo4j
 
     try:
         from lineage_dev.sim import seed_demo_account, start_sim
@@ -68,8 +68,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         try:
             app.writer.ensure_schema()
             report = run_sync(app, progress=None)
-            from jobs.sources.s3 import utcnow
-            from jobs.sources.s3 import s3_service
+            from jobs.sources.s3 import s3_service, utcnow
 
             s3_service(app).rescan(utcnow(), 10_000)  # schemas of the datasets the demo's steps touch
             print("\n" + format_summary(report.as_dict()))

@@ -21,7 +21,8 @@ import functools
 import json
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
@@ -32,7 +33,7 @@ _installed: list[bool] = []
 _COUNTS = {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesNotVisible"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _field(name: str) -> str:
     return camelcase_to_underscores(name)
 

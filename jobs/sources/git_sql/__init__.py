@@ -7,8 +7,9 @@ fetch: collector/git/repo.py (bare mirrors), collector/git/credentials.py, colle
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import timezone
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
 

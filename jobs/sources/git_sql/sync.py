@@ -13,18 +13,19 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from config.git import GitRepoConfig, canonical, redact
+from collector.git.credentials import CredentialsError, resolve_credentials
 from collector.git.repo import CommitInfo, GitError, Mirror
 from collector.git.steps import step_sql_links
 from collector.git.transform import commits_graph, file_graph, file_key, repo_node, retired_file_graph
-from graphstore.model import Graph
 from collector.sql import SqlSource, extract_sources
 from collector.sql.names import dialect_of, normalize_dotted
-from collector.git.credentials import CredentialsError, resolve_credentials
 from collector.sql.storage import GlueDenied, fetch_glue_location, location_graph
+from config.git import GitRepoConfig, canonical, redact
+from graphstore.model import Graph
 from graphstore.sql_state import SqlState
 
 log = logging.getLogger("lineage.git")
@@ -73,7 +74,7 @@ class SyncOptions:
     glue_catalog_id: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "SyncOptions":
+    def from_settings(cls, settings: Any) -> SyncOptions:
         return cls(cache_dir=os.path.expanduser(settings.git_cache_dir), timeout=settings.git_timeout_seconds,
                    budget_seconds=settings.sql_column_budget_seconds,
                    table_locations=dict(settings.sql_table_locations), glue_lookup=settings.glue_lookup,

@@ -13,8 +13,9 @@ import json
 import logging
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from neo4j import ManagedTransaction
 
@@ -26,9 +27,9 @@ from collector.s3.report import S3Report
 from collector.s3.throttle import DatasetThrottle
 from collector.s3uri import DEFAULT_RULES, DatasetRules, configure, is_s3_uri, split
 from config import Settings, SettingsError
+from graphstore.model import merge_into
 from graphstore.s3_state import S3State
 from graphstore.writer import GraphWriter
-from graphstore.model import merge_into
 from jobs.sources.base import Command, Effect, EventHandler, Pending, Route, Source, SyncReport, SyncRequest
 from jobs.sources.s3.datasets import S3Datasets, S3Options, utcnow
 from jobs.sources.s3.stats import ObjectStatsStore
@@ -213,7 +214,7 @@ def s3_scheduled_jobs(app: Any, settings: Settings, service: S3Datasets | None =
     from jobs.worker import ScheduledJob
 
     service = service or s3_service(app)
-    every = lambda seconds: IntervalTrigger(seconds=seconds, timezone=timezone.utc)  # noqa: E731
+    every = lambda seconds: IntervalTrigger(seconds=seconds, timezone=timezone.utc)
 
     def posture(stop: threading.Event) -> None:
         count = refresh_posture(app, None, service=service)

@@ -7,24 +7,25 @@ one batched write. Posture and evaluation reports live in `enrich`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws
-from graphstore.model import Graph
-from jobs.sources.s3.enrich import PostureKeeper, ReportReader
 from collector.s3.extract import ExtractOptions, Observation, extract
 from collector.s3.objects import ObjectReader, ObjectRef, error_reason, head_object, list_objects, newest
 from collector.s3.report import S3Report
 from collector.s3.reports import REPORT_NAMES
 from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
 from collector.s3uri import DatasetRules, active_rules, ancestors, dataset_uri, folder_dataset, is_marker, split
+from graphstore.model import Graph
 from graphstore.s3_state import S3State
 from graphstore.writer import GraphWriter
+from jobs.sources.s3.enrich import PostureKeeper, ReportReader
 
 log = logging.getLogger("lineage.s3")
 Progress = Callable[..., None]  # (message, done=None, total=None)

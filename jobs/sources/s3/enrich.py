@@ -6,20 +6,21 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws
-from graphstore.model import Graph
 from collector.s3.formats import Unreadable
 from collector.s3.objects import ObjectReader, ObjectRef, ReadFailed, error_reason, list_objects
 from collector.s3.posture import UNKNOWN, fetch_posture, posture_graph, posture_props
 from collector.s3.report import S3Report
 from collector.s3.reports import is_report_key, may_hold_report, read_report
 from collector.s3uri import split
+from graphstore.model import Graph
 from graphstore.s3_state import ReportCandidate, S3State
 from graphstore.writer import GraphWriter
 
@@ -62,7 +63,7 @@ class PostureKeeper:
         if not buckets:
             return 0
         now = self.now()
-        client_for = lambda region: self.aws.client("s3", region or self.region)  # noqa: E731
+        client_for = lambda region: self.aws.client("s3", region or self.region)
         with ThreadPoolExecutor(max_workers=min(4, len(buckets)), thread_name_prefix="s3-posture") as pool:
             raws = list(pool.map(lambda b: fetch_posture(client_for, b, now), buckets))
         clock = time.monotonic()
@@ -84,7 +85,7 @@ class PostureKeeper:
 class ReportReader:
     """evaluation.json / report.json / metrics.json under a step's outputs -> StepRun.metrics."""
 
-    def __init__(self, service: "S3Datasets", names: tuple[str, ...], max_bytes: int) -> None:
+    def __init__(self, service: S3Datasets, names: tuple[str, ...], max_bytes: int) -> None:
         self.service = service
         self.names = names
         self.max_bytes = max_bytes

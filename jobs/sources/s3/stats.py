@@ -14,7 +14,8 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict, defaultdict
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from neo4j import Driver, ManagedTransaction
 

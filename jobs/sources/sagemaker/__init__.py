@@ -7,7 +7,8 @@ pipeline definitions) and collector/events/sagemaker.py for EventBridge events; 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from collector.aws import Aws
 from graphstore.state import GraphState

@@ -10,7 +10,8 @@ import logging
 import threading
 import time
 from collections import Counter, defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -20,7 +21,7 @@ from collector.events.sagemaker import SOURCE, SageMakerEffect, detail_types, sa
 from collector.sagemaker import fetch
 from collector.sagemaker.definition import DefinitionError
 from collector.sagemaker.transform import arn_parts
-from graphstore.connection import Neo4jOutage, OUTAGE_ERRORS
+from graphstore.connection import OUTAGE_ERRORS, Neo4jOutage
 from graphstore.state import GraphState
 from jobs.sources.base import Effect, Pending, Route
 from jobs.sources.sagemaker.sync import SageMakerSync

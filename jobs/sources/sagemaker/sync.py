@@ -9,19 +9,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws, describe_error
-from graphstore.model import Graph
 from collector.sagemaker import fetch
 from collector.sagemaker.definition import DefinitionError, PipelineDef, parse_definition
 from collector.sagemaker.transform import (
-    arn_parts, created_resources, domains_graph, execution_graph, execution_id, job_graph, job_key,
-    model_graph, model_package_graph, pipeline_graph, step_run_data_graph, step_run_graph,
+    arn_parts,
+    created_resources,
+    domains_graph,
+    execution_graph,
+    execution_id,
+    job_graph,
+    job_key,
+    model_graph,
+    model_package_graph,
+    pipeline_graph,
+    step_run_data_graph,
+    step_run_graph,
 )
+from graphstore.model import Graph
 from graphstore.state import GraphState
 from graphstore.writer import GraphWriter
 from jobs.sources.base import SyncReport
