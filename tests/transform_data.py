@@ -69,6 +69,20 @@ def api(service: str, name: str) -> dict[str, Any]:
     return with_datetimes(raw(f"{service}/{name}.json"), output_shape(service, operation))
 
 
+def s3_operation(method: str) -> str:
+    """get_public_access_block -> GetPublicAccessBlock."""
+    return "".join(part.title() for part in method.split("_"))
+
+
+def posture(bucket: str) -> Any:
+    """tests/data/transform/posture/<bucket>.json as the RawPosture fetch_posture would have built."""
+    from collector.s3.posture import RawPosture
+
+    doc = raw(f"posture/{bucket}.json")
+    return RawPosture(doc["bucket"], responses=doc["responses"], errors=doc["errors"],
+                      checked_at=datetime.fromisoformat(doc["checked_at"]))
+
+
 def with_datetimes(value: Any, shape: Any) -> Any:
     """ISO strings -> datetimes wherever the shape has a timestamp (botocore's parser: tz-aware)."""
     if value is None:
@@ -122,6 +136,8 @@ def shape_errors(value: Any, shape: Any, where: str = "$") -> list[str]:
     if kind == "boolean":
         return [] if isinstance(value, bool) else [f"{where}: expected a boolean"]
     if kind == "timestamp":
+        if isinstance(value, datetime):  # already loaded by api()
+            return [] if value.tzinfo else [f"{where}: a naive datetime (boto3 returns tz-aware ones)"]
         try:
             datetime.fromisoformat(value.replace("Z", "+00:00"))
             return []
