@@ -83,6 +83,17 @@ def posture(bucket: str) -> Any:
                       checked_at=datetime.fromisoformat(doc["checked_at"]))
 
 
+def file_lineage(name: str) -> Any:
+    """tests/data/transform/sql/<name>.lineage.json (a FileLineage as the extractor returns it) as a FileLineage."""
+    from collector.sql.model import ColumnLineage, FileLineage, StatementLineage
+
+    doc = raw(f"sql/{name}.lineage.json")
+    statements = [StatementLineage(**{**s, "columns": [ColumnLineage(**c) for c in s["columns"]]})
+                  for s in doc.pop("statements")]
+    columns = [ColumnLineage(**c) for c in doc.pop("columns")]
+    return FileLineage(**doc, statements=statements, columns=columns)
+
+
 def with_datetimes(value: Any, shape: Any) -> Any:
     """ISO strings -> datetimes wherever the shape has a timestamp (botocore's parser: tz-aware)."""
     if value is None:
