@@ -27,13 +27,15 @@ def push(name: str):
 # --- push payloads ---------------------------------------------------------------------------------
 
 GITHUB = GitPushEvent(provider="github", repo_url=REPO, ref="refs/heads/main", branch="main",
-                      before="6113728f27ae82c7b1a177c8d03f9e96e0adf246", after="0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-                      forced=False, time=datetime(2024, 6, 3, 9, 58, 40, tzinfo=timezone.utc), repository_name="acme/credit-sql")
+                      before="6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+                      after="0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", forced=False,
+                      time=datetime(2024, 6, 3, 9, 58, 40, tzinfo=timezone.utc), repository_name="acme/credit-sql")
 GITLAB = GitPushEvent(provider="gitlab", repo_url="https://gitlab.acme.example/data/credit-sql.git", ref="refs/heads/main",
                       branch="main", before="95790bf891e76fee5e1747ab589903a6a1f80f22",
                       after="da1560886d4f094c3e6c9ef40349f7d38b5d27d7", forced=False,
                       time=datetime(2024, 6, 3, 9, 2, tzinfo=timezone.utc), repository_name="data/credit-sql")
-CODECOMMIT = GitPushEvent(provider="codecommit", repo_url="https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/credit-sql",
+CODECOMMIT = GitPushEvent(provider="codecommit",
+                          repo_url="https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/credit-sql",
                           ref="refs/heads/main", branch="main", before="3e1f9c8b7a6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f",
                           after="5c2d0fd44e2c1e9b7b7a1d4f0e6c3b2a19081726", forced=False,
                           time=datetime(2024, 6, 3, 10, 5, tzinfo=timezone.utc), repository_name="credit-sql")
@@ -79,8 +81,8 @@ def test_a_push_matches_the_repository_configured_at_its_url_or_name():
     assert "codecommit" in matching(CODECOMMIT)  # CodeCommit remotes (codecommit::region://name) match by name
 
 
-OTHER_OWNER = GitPushEvent(provider="github", repo_url="https://github.com/someone-else/credit-sql.git", ref="refs/heads/main",
-                           branch="main", before=GITHUB.before, after=GITHUB.after, forced=True, time=None,
+OTHER_OWNER = GitPushEvent(provider="github", repo_url="https://github.com/someone-else/credit-sql.git",
+                           ref="refs/heads/main", branch="main", before=GITHUB.before, after=GITHUB.after, forced=True, time=None,
                            repository_name="someone-else/credit-sql")
 
 
@@ -116,7 +118,8 @@ def test_commits_with_the_configured_sql_files_they_changed():
         ["Commit", first, "IN", "Repo", REPO], ["Commit", second, "IN", "Repo", REPO],
         ["Commit", first, "CHANGED", "SqlFile", key("models/applicant_features.sql"), {"change": "A", "old_path": None}],
         ["Commit", first, "CHANGED", "SqlFile", key("models/staging/stg_applications.sql"), {"change": "M"}],
-        ["Commit", second, "CHANGED", "SqlFile", key("models/bureau_external.sql"), {"change": "R", "old_path": "legacy/bureau.sql"}],
+        ["Commit", second, "CHANGED", "SqlFile", key("models/bureau_external.sql"),
+         {"change": "R", "old_path": "legacy/bureau.sql"}],
         ["Commit", second, "CHANGED", "SqlFile", key("models/old_scorecard.sql"), {"change": "D"}],
     ]})
 
@@ -125,12 +128,14 @@ def test_sql_file_with_temporary_tables_copy_and_unload():
     graph = sql_file_graph(file_lineage("applicant_features"), key("models/applicant_features.sql"), commit="0d1a26e",
                            dialect="redshift")
     f, mart = key("models/applicant_features.sql"), "marts.applicant_features"
-    bureau, scores, export = "raw.bureau_scores", "s3://acme-credit-data/bureau/scores/", "s3://acme-credit-data/exports/applicant_features/"
+    bureau, scores = "raw.bureau_scores", "s3://acme-credit-data/bureau/scores/"
+    export = "s3://acme-credit-data/exports/applicant_features/"
     edge = {"file": f, "commit": "0d1a26e", "dialect": "redshift"}
-    columns = {f"{mart}.{c}": {"table": mart, "name": c} for c in ("applicant_id", "applications_90d", "amount_90d", "bureau_score")}
+    names = ["applicant_id", "applications_90d", "amount_90d", "bureau_score"]
+    columns = {f"{mart}.{c}": {"table": mart, "name": c} for c in names}
     assert_graph(graph, {"nodes": {
         "SqlFile": {f: {}},
-        "Table": {mart: {"columns": ["applicant_id", "applications_90d", "amount_90d", "bureau_score"], "columns_from": f},
+        "Table": {mart: {"columns": names, "columns_from": f},
                   bureau: {"columns": None}, "staging.applications": {}},  # recent_apps (TEMP) is collapsed away
         "Dataset": {scores: {"bucket": "acme-credit-data"}, export: {"bucket": "acme-credit-data"}},
         "Column": {**columns, "staging.applications.applicant_id": {"table": "staging.applications"},
@@ -184,7 +189,8 @@ def test_file_graph_of_a_parsed_file_at_the_branch_head():
 def test_retired_file():
     graph = retired_file_graph(CONFIG, "models/old_scorecard.sql", "6113728f")
     assert_graph(graph, {"nodes": {
-        "SqlFile": {key("models/old_scorecard.sql"): {"retired": True, "removed_in": "6113728f", "path": "models/old_scorecard.sql"}},
+        "SqlFile": {key("models/old_scorecard.sql"): {"retired": True, "removed_in": "6113728f",
+                                                      "path": "models/old_scorecard.sql"}},
         "Repo": {REPO: {"name": "credit-sql"}}},
         "rels": [["SqlFile", key("models/old_scorecard.sql"), "IN", "Repo", REPO]]})
 

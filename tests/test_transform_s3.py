@@ -10,10 +10,9 @@ import pytest
 
 from collector.s3.extract import Observation
 from collector.s3.objects import ObjectRef
-from collector.s3.posture import UNKNOWN, RawPosture, posture_graph, posture_props, public_access_summary
+from collector.s3.posture import UNKNOWN, posture_graph, posture_props, public_access_summary
 from collector.s3.schema import Column, columns_json, fingerprint
 from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
-from graphstore.model import Graph
 from tests.transform_data import assert_graph, posture
 
 KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -164,7 +163,8 @@ def test_changed_schema_with_drift_replaces_the_current_version():
         "Bucket": {"acme-credit-data": {}},
     }, "rels": [["Dataset", DATASET, "IN_BUCKET", "Bucket", "acme-credit-data"],
                 ["Dataset", DATASET, "HAS_SCHEMA", "SchemaVersion", new, {"current": True}],
-                ["Dataset", DATASET, "HAS_SCHEMA", "SchemaVersion", old, {"current": False, "until": "2024-06-03T07:00:00+00:00"}],
+                ["Dataset", DATASET, "HAS_SCHEMA", "SchemaVersion", old,
+                 {"current": False, "until": "2024-06-03T07:00:00+00:00"}],
                 ["SchemaVersion", new, "PREVIOUS", "SchemaVersion", old]]})
 
 
@@ -199,13 +199,15 @@ def test_unreadable_object():
     planned = plan_observation(DATASET, obs, None, NOW)
     assert planned.outcome == "unreadable" and {n.label for n in planned.graph.nodes.values()} == {"Dataset", "Bucket"}
     dataset = planned.graph.nodes[("Dataset", DATASET)]
-    assert dataset.state == {"newest_object": obs.object.uri, "newest_object_time": datetime(2024, 6, 3, 7, 45, tzinfo=timezone.utc),
+    assert dataset.state == {"newest_object": obs.object.uri,
+                             "newest_object_time": datetime(2024, 6, 3, 7, 45, tzinfo=timezone.utc),
                              "newest_object_etag": obs.object.etag, "newest_object_size": 7_340_032,
                              "schema_status": "unreadable", "schema_error": "AccessDenied: Access Denied"}
 
 
 def test_observation_times_naive_aware_or_missing():
-    aware = plan_observation(DATASET, observation(V1, datetime(2024, 6, 3, 9, 45, tzinfo=timezone(timedelta(hours=2)))), None, NOW)
+    cest = timezone(timedelta(hours=2))
+    aware = plan_observation(DATASET, observation(V1, datetime(2024, 6, 3, 9, 45, tzinfo=cest)), None, NOW)
     naive = plan_observation(DATASET, observation(V1, datetime(2024, 6, 3, 7, 45)), None, NOW)
     missing = plan_observation(DATASET, observation(V1, None), None, NOW)
     times = [p.graph.nodes[("Dataset", DATASET)].state_time for p in (aware, naive, missing)]

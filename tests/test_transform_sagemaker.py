@@ -33,6 +33,11 @@ def node(graph: Graph, label: str, key: str):
     return graph.nodes[(label, key)]
 
 
+def job_node(graph: Graph):
+    (job,) = [n for n in graph.nodes.values() if n.label == "Job"]
+    return job
+
+
 # --- pipelines and domains -------------------------------------------------------------------------
 
 
@@ -121,12 +126,14 @@ def test_failed_execution():
                      "last_modified": datetime(2024, 5, 27, 8, 32, 11, 250000, tzinfo=timezone.utc)}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="CompletedWithFailures (a terminal PipelineExecutionStatus in botocore's enum) "
-                                       "is not in TERMINAL: no end_time/elapsed_sec and state_rank 0")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "CompletedWithFailures (a terminal PipelineExecutionStatus in botocore's enum) "
+    "is not in TERMINAL: no end_time/elapsed_sec and state_rank 0"))
 def test_completed_with_failures_is_terminal():
     assert "CompletedWithFailures" in output_shape("sagemaker", "DescribePipelineExecution").members[
         "PipelineExecutionStatus"].enum
-    execution = {**api("sagemaker", "DescribePipelineExecution.failed"), "PipelineExecutionStatus": "CompletedWithFailures"}
+    execution = {**api("sagemaker", "DescribePipelineExecution.failed"),
+                 "PipelineExecutionStatus": "CompletedWithFailures"}
     found = node(execution_graph(execution, PIPE), "PipelineExecution", FAILED)
     assert found.state_rank == 2 and found.state["end_time"] == execution["LastModifiedTime"]
 
@@ -172,7 +179,8 @@ def test_running_step_row_has_no_end_and_ranks_below_its_final_state():
     ({"ProcessingJob": {"Arn": f"{SM}:processing-job/p"}}, [("Job", "ProcessingJob", f"{SM}:processing-job/p")]),
     ({"TrainingJob": {"Arn": f"{SM}:training-job/t"}}, [("Job", "TrainingJob", f"{SM}:training-job/t")]),
     ({"TransformJob": {"Arn": f"{SM}:transform-job/s"}}, [("Job", "TransformJob", f"{SM}:transform-job/s")]),
-    ({"TuningJob": {"Arn": f"{SM}:hyper-parameter-tuning-job/h"}}, [("Job", "TuningJob", f"{SM}:hyper-parameter-tuning-job/h")]),
+    ({"TuningJob": {"Arn": f"{SM}:hyper-parameter-tuning-job/h"}},
+     [("Job", "TuningJob", f"{SM}:hyper-parameter-tuning-job/h")]),
     ({"AutoMLJob": {"Arn": f"{SM}:automl-job/a"}}, [("Job", "AutoMLJob", f"{SM}:automl-job/a")]),
     ({"Model": {"Arn": f"{SM}:model/m"}}, [("Model", None, f"{SM}:model/m")]),
     ({"RegisterModel": {"Arn": f"{SM}:model-package/g/1"}}, [("ModelPackage", None, f"{SM}:model-package/g/1")]),
@@ -207,11 +215,13 @@ def test_resolved_step_data_for_steps_that_run_no_job():
     scores, export = "s3://acme-credit-artifacts/scores/k2x7q9w1m4ab/", "s3://acme-credit-data/exports/scores/"
     assert_graph(graph, {
         "nodes": {"StepRun": {f"{EXEC}/CheckAuc": {}, f"{EXEC}/NotifyRisk": {}, f"{EXEC}/ExportScores": {}},
-                  "Dataset": {scores: {"templated": False, "bucket": "acme-credit-artifacts"}, export: {"templated": False}},
+                  "Dataset": {scores: {"templated": False, "bucket": "acme-credit-artifacts"},
+                              export: {"templated": False}},
                   "Bucket": {"acme-credit-artifacts": {}, "acme-credit-data": {}}},
         "rels": [["Dataset", scores, "FEEDS", "StepRun", f"{EXEC}/NotifyRisk",
                   {"name": "scores", "uri": "s3://acme-credit-artifacts/scores/k2x7q9w1m4ab", "definition_hash": None}],
-                 ["StepRun", f"{EXEC}/ExportScores", "PRODUCES", "Dataset", export, {"name": "ResultConfiguration.OutputLocation"}],
+                 ["StepRun", f"{EXEC}/ExportScores", "PRODUCES", "Dataset", export,
+                  {"name": "ResultConfiguration.OutputLocation"}],
                  ["Dataset", scores, "IN_BUCKET", "Bucket", "acme-credit-artifacts"],
                  ["Dataset", export, "IN_BUCKET", "Bucket", "acme-credit-data"]]})
 
@@ -243,8 +253,8 @@ def test_a_sparse_response_never_erases_known_facts():
               "ModelArtifacts": {}, "FinalMetricDataList": []}
     graph = job_graph("TrainingJob", full)
     graph.update(job_graph("TrainingJob", sparse))
-    job = next(n for n in graph.nodes.values() if n.label == "Job")
-    assert job == next(n for n in job_graph("TrainingJob", full).nodes.values() if n.label == "Job")
+    job = job_node(graph)
+    assert job == job_node(job_graph("TrainingJob", full))
     assert job_graph("TrainingJob", sparse).nodes[job.ref].props == {
         "arn_as_given": full["TrainingJobArn"], "kind": "TrainingJob"}
 
@@ -255,7 +265,7 @@ def test_training_job_without_model_artifacts_writes_its_output_path():
     graph = job_graph("TrainingJob", job)
     produced = {(r.end[1], r.props["name"]) for r in graph.rels.values() if r.type == "PRODUCES"}
     assert produced == {("s3://acme-credit-artifacts/models/", "output")}
-    assert next(n for n in graph.nodes.values() if n.label == "Job").state["failure_reason"] == "AlgorithmError: out of memory"
+    assert job_node(graph).state["failure_reason"] == "AlgorithmError: out of memory"
 
 
 def test_processing_job_launched_by_a_training_job_is_keyed_by_its_own_arn():
@@ -265,18 +275,19 @@ def test_processing_job_launched_by_a_training_job_is_keyed_by_its_own_arn():
         f"{SM}:processing-job/pipelines-k2x7q9w1m4ab-evaluatecredit-vt5yb3nc8m"]
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason="DescribeHyperParameterTuningJob has no HyperParameterTuningStartTime "
-                                       "(_JOB_TIMES asks for it), so a tuning job never gets start_time/elapsed_sec")
+@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
+    "DescribeHyperParameterTuningJob has no HyperParameterTuningStartTime "
+    "(_JOB_TIMES asks for it), so a tuning job never gets start_time/elapsed_sec"))
 def test_tuning_job_has_a_start_and_elapsed_time():
     assert "HyperParameterTuningStartTime" not in output_shape("sagemaker", "DescribeHyperParameterTuningJob").members
-    job = next(n for n in job_graph("TuningJob", api("sagemaker", "DescribeHyperParameterTuningJob.fraud-hpo")).nodes.values()
-               if n.label == "Job")
+    job = job_node(job_graph("TuningJob", api("sagemaker", "DescribeHyperParameterTuningJob.fraud-hpo")))
     assert job.props["start_time"] == datetime(2024, 6, 3, 6, tzinfo=timezone.utc)  # CreationTime
     assert job.state["elapsed_sec"] == 5475.0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="AutoML job: what the job wrote (BestCandidate.InferenceContainers[].ModelDataUrl, "
-                                       "CandidateArtifactLocations, AutoMLJobArtifacts notebooks) comes out as FEEDS inputs")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "AutoML job: what the job wrote (BestCandidate.InferenceContainers[].ModelDataUrl, "
+    "CandidateArtifactLocations, AutoMLJobArtifacts notebooks) comes out as FEEDS inputs"))
 def test_automl_job_outputs_are_produced_by_it():
     graph = job_graph("AutoMLJob", api("sagemaker", "DescribeAutoMLJobV2.credit-automl"))
     inputs = {r.start[1] for r in graph.rels.values() if r.type == "FEEDS"}
@@ -292,8 +303,9 @@ def test_automl_job_state_and_training_data():
     assert ("PRODUCES", job.ref, ("Dataset", "s3://acme-credit-artifacts/automl/")) in rels
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a ProcessingInput's DatasetDefinition (Athena/Redshift) OutputS3Uri is what the "
-                                       "job reads, but the 'Output' in the field name makes it a PRODUCES output")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "a ProcessingInput's DatasetDefinition (Athena/Redshift) OutputS3Uri is what the "
+    "job reads, but the 'Output' in the field name makes it a PRODUCES output"))
 def test_processing_input_from_an_athena_dataset_definition_is_an_input():
     job = {**api("sagemaker", "DescribeProcessingJob.evaluate"), "ProcessingInputs": [{
         "InputName": "applications", "AppManaged": False, "DatasetDefinition": {
@@ -301,7 +313,8 @@ def test_processing_input_from_an_athena_dataset_definition_is_an_input():
                                         "QueryString": "SELECT * FROM applications WHERE dt = '2024-06-03'",
                                         "OutputS3Uri": "s3://acme-credit-data/athena-results/applications/",
                                         "OutputFormat": "PARQUET"},
-            "LocalPath": "/opt/ml/processing/applications", "DataDistributionType": "FullyReplicated", "InputMode": "File"}}]}
+            "LocalPath": "/opt/ml/processing/applications", "DataDistributionType": "FullyReplicated",
+            "InputMode": "File"}}]}
     assert not shape_errors(job, output_shape("sagemaker", "DescribeProcessingJob"))
     feeds = {r.start[1] for r in job_graph("ProcessingJob", job).rels.values() if r.type == "FEEDS"}
     assert "s3://acme-credit-data/athena-results/applications/" in feeds
@@ -353,13 +366,15 @@ def test_model():
 def test_multi_container_model_takes_the_first_model_data():
     model = {**api("sagemaker", "DescribeModel.credit-risk"), "PrimaryContainer": None, "Containers": [
         {"Image": "preprocessor:1", "ContainerHostname": "pre"},
-        {"Image": "xgboost:1", "ContainerHostname": "xgb", "ModelDataUrl": "s3://acme-credit-artifacts/ensemble/xgb.tar.gz"}]}
+        {"Image": "xgboost:1", "ContainerHostname": "xgb",
+         "ModelDataUrl": "s3://acme-credit-artifacts/ensemble/xgb.tar.gz"}]}
     assert node(model_graph(model), "Model", model["ModelArn"]).props["model_data_url"] == \
         "s3://acme-credit-artifacts/ensemble/xgb.tar.gz"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="model_graph reads only ModelDataUrl: an uncompressed model's "
-                                       "PrimaryContainer.ModelDataSource.S3DataSource.S3Uri gives no data lineage")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "model_graph reads only ModelDataUrl: an uncompressed model's "
+    "PrimaryContainer.ModelDataSource.S3DataSource.S3Uri gives no data lineage"))
 def test_uncompressed_model_data_source():
     graph = model_graph(api("sagemaker", "DescribeModel.uncompressed"))
     assert ("Dataset", "s3://acme-credit-artifacts/llm/explainer/") in graph.nodes
@@ -376,9 +391,9 @@ def test_naive_times_are_utc_and_offsets_are_normalised():
     cest = timezone(timedelta(hours=2))
     shifted = {**job, "TransformStartTime": job["TransformStartTime"].astimezone(cest),
                "TransformEndTime": job["TransformEndTime"].astimezone(cest)}
-    expected = next(n for n in job_graph("TransformJob", job).nodes.values() if n.label == "Job")
+    expected = job_node(job_graph("TransformJob", job))
     for variant in (naive, shifted):
-        found = next(n for n in job_graph("TransformJob", variant).nodes.values() if n.label == "Job")
+        found = job_node(job_graph("TransformJob", variant))
         assert (found.props, found.state, found.state_time) == (expected.props, expected.state, expected.state_time)
         assert found.state_time.tzinfo is timezone.utc and found.props["start_time"].tzinfo is timezone.utc
 
@@ -389,5 +404,5 @@ def test_naive_times_are_utc_and_offsets_are_normalised():
 def test_naive_start_with_an_aware_end():
     job = api("sagemaker", "DescribeTransformJob.score")
     job["TransformStartTime"] = job["TransformStartTime"].replace(tzinfo=None)
-    found = next(n for n in job_graph("TransformJob", job).nodes.values() if n.label == "Job")
+    found = job_node(job_graph("TransformJob", job))
     assert found.state["elapsed_sec"] == 700.0

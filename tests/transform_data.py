@@ -1,4 +1,4 @@
-"""Fixtures for the pure-transform tests (tests/data/transform) and a canonical graph comparison.
+"""Fixtures for the pure-transform tests (tests/data/transform, see its README) and a canonical graph comparison.
 
 API fixtures are botocore responses written as JSON: tests/data/transform/<service>/<Operation>.<name>.json.
 `api()` turns their timestamp members into datetimes where botocore's output shape says so (boto3
