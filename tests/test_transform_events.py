@@ -13,6 +13,9 @@ from collector.events.sagemaker import sagemaker_effect
 from collector.sagemaker.transform import job_graph, model_package_graph
 from graphstore.model import Graph
 from tests.transform_data import api, assert_graph, canonical, text
+from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 
 SM = "arn:aws:sagemaker:eu-west-1:111122223333"
 PIPE = f"{SM}:pipeline/credit-risk"

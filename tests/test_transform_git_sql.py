@@ -13,6 +13,9 @@ from collector.sql import extract_sql
 from collector.sql.graph import sql_file_graph
 from config.git import GitRepoConfig
 from tests.transform_data import assert_graph, file_lineage, raw, text
+from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 
 REPO = "https://github.com/acme/credit-sql.git"
 CONFIG = GitRepoConfig(url=REPO, branch="main", paths=["models/**/*.sql"], dialect="redshift")

@@ -14,6 +14,9 @@ from collector.s3.posture import UNKNOWN, posture_graph, posture_props, public_a
 from collector.s3.schema import Column, columns_json, fingerprint
 from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
 from tests.transform_data import assert_graph, posture
+from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 
 KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}

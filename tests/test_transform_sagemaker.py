@@ -12,6 +12,9 @@ from collector.sagemaker.transform import (
 )
 from graphstore.model import Graph
 from tests.transform_data import api, assert_graph, output_shape, raw, shape_errors, text
+from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 
 SM = "arn:aws:sagemaker:eu-west-1:111122223333"
 PIPE = f"{SM}:pipeline/credit-risk"

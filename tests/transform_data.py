@@ -25,11 +25,23 @@ from string import Template
 from typing import Any, Iterator
 
 import botocore.session
+import pytest
 from botocore.utils import parse_timestamp
 
 from graphstore.model import Graph
 
 DATA = Path(__file__).resolve().parent / "data" / "transform"
+
+
+@pytest.fixture
+def default_dataset_rules() -> Iterator[None]:
+    """Dataset folding with the default rules, whatever another test configured (collector.s3uri.configure)."""
+    from collector import s3uri
+
+    before = s3uri.active_rules()
+    s3uri.configure(s3uri.DEFAULT_RULES)
+    yield
+    s3uri.configure(before)
 
 
 def path(relative: str) -> Path:
