@@ -214,7 +214,7 @@ def s3_scheduled_jobs(app: Any, settings: Settings, service: S3Datasets | None =
     from jobs.worker import ScheduledJob
 
     service = service or s3_service(app)
-    every = lambda seconds: IntervalTrigger(seconds=seconds, timezone=timezone.utc)
+    every: Callable[[int], IntervalTrigger] = lambda seconds: IntervalTrigger(seconds=seconds, timezone=timezone.utc)
 
     def posture(stop: threading.Event) -> None:
         count = refresh_posture(app, None, service=service)
