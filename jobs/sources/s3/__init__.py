@@ -12,7 +12,6 @@ import argparse
 import json
 import logging
 import threading
-from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta, timezone
 from typing import Any
