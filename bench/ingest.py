@@ -365,7 +365,7 @@ def main() -> None:
     fold = ObjectStatsFold()
     group_stats = [fold.group(handled[g:g + args.commit]) for g in range(0, len(handled), args.commit)]
     groups = [merged(graphs[g:g + args.commit]) for g in range(0, len(graphs), args.commit)]
-    writer_groups = [graph_with_object_stats(graph, stats) for graph, stats in zip(groups, group_stats)]
+    writer_groups = [graph_with_object_stats(graph, stats) for graph, stats in zip(groups, group_stats, strict=True)]
     works = [plain_work(graph) for graph in writer_groups]
     graph_works = [plain_work(graph) for graph in groups]
     rows = sum(len(r) for work in works for _, r in work)

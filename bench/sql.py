@@ -10,8 +10,9 @@ lineage with the benchmark schemas (stars expanded), with the slowest single sta
 sqllineage (its default `ansi` parser) and openlineage-sql run on the same TPC-H + TPC-DS
 statements when installed (they are not runtime dependencies; a missing one is reported as not
 installed), each tool in turn on each statement so that machine load affects them alike; the
-ratios come from those interleaved timings (ours alone, best of --repeat, is printed too). Table-level agreement = share of statements where the tools name the same source and
-target tables. The last line is one JSON object with every figure.
+ratios come from those interleaved timings (ours alone, best of --repeat, is printed too).
+Table-level agreement = share of statements where the tools name the same source and target tables.
+The last line is one JSON object with every figure.
 """
 from __future__ import annotations
 
@@ -122,27 +123,27 @@ def side_by_side(statements: list[tuple[str, str, dict]], others: dict[str, Any]
     seconds: dict[str, float] = {}
     tables: dict[str, list[tuple[set[str], set[str]]]] = {}
 
-    def timed(key: str, call: Callable[[], Any]) -> Any:
+    def timed(key: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
-        result = call()
+        result = call(*args, **kwargs)
         seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - started
         return result
 
     for _, sql, schema in statements:
-        r = timed("ours_table", lambda: extract_sql(sql, "spark", column_lineage=False))
+        r = timed("ours_table", extract_sql, sql, "spark", column_lineage=False)
         tables.setdefault("ours", []).append((set(r.sources), set(r.targets)))
-        timed("ours_column", lambda: extract_sql(sql, "spark", dict(schema)))
+        timed("ours_column", extract_sql, sql, "spark", dict(schema))
         for name, run in others.items():
-            tables.setdefault(name, []).append(timed(f"{name}_table", lambda: run(sql, False)))
+            tables.setdefault(name, []).append(timed(f"{name}_table", run, sql, False))
             if name == "sqllineage":
-                timed(f"{name}_column", lambda: run(sql, True))
+                timed(f"{name}_column", run, sql, True)
     return {"seconds": seconds, "tables": tables}
 
 
 def agreement(a: list[tuple[set[str], set[str]]], b: list[tuple[set[str], set[str]]] | None) -> float | None:
     if b is None:
         return None
-    return round(sum(x == y for x, y in zip(a, b)) / max(len(a), 1), 3)
+    return round(sum(x == y for x, y in zip(a, b, strict=True)) / max(len(a), 1), 3)
 
 
 def main() -> int:

@@ -46,7 +46,7 @@ def read_locked(tx: ManagedTransaction, uris: list[str]) -> dict[str, dict[str, 
     out = {}
     for row in tx.run(_READ_LOCKED, uris=uris).data():
         modified = row.get("last_modified")
-        row["last_modified"] = modified.to_native() if hasattr(modified, "to_native") else modified
+        row["last_modified"] = modified.to_native() if modified is not None and hasattr(modified, "to_native") else modified
         out[row["uri"]] = row
     return out
 

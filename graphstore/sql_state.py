@@ -45,7 +45,7 @@ class SqlState(Reader):
         rows = [{"key": key, "parsed": parsed} for key, parsed in versions]
         if not rows:
             return 0
-        deleted = 0
+        deleted: int = 0  # Cypher count(): an int
         for rel_type in _FILE_EDGES:
             deleted += self._write(
                 f"UNWIND $rows AS row MATCH ()-[r:{rel_type}]->() WHERE r.file = row.key "
@@ -90,9 +90,10 @@ class SqlState(Reader):
     def retire_step_links(self, keep: Iterable[tuple[str, str]]) -> int:
         """Delete Step -[:RUNS]-> SqlFile links not in `keep` [(step key, file key)]."""
         rows = [{"step": s, "file": f} for s, f in keep]
-        return self._write(
+        deleted: int = self._write(
             "MATCH (s:Step)-[r:RUNS]->(f:SqlFile) "
             "WHERE NOT {step: s.key, file: f.key} IN $rows DELETE r RETURN count(r) AS n", rows=rows)[0]["n"]
+        return deleted
 
 
 def _decode_columns(value: Any) -> dict[str, str]:

@@ -278,7 +278,8 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
               file=sys.stderr)
         return 2
 
-    return run_demo(args, settings)
+    code: int = run_demo(args, settings)  # lineage_dev is not on mypy's path: its types are unknown here
+    return code
 
 
 COMMANDS = {

@@ -138,7 +138,9 @@ class Consumer:
             return None
         parts = arn.split(":")
         try:
-            return self.sqs(source_url).get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            queue_url: str = self.sqs(source_url).get_queue_url(
+                QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            return queue_url
         except (ClientError, BotoCoreError, IndexError) as exc:
             raise SettingsError(f"invalid setting LINEAGE_QUEUE_URLS: dead-letter queue {arn} of {source_url}: "
                                 f"{describe(exc) if not isinstance(exc, IndexError) else 'not a queue ARN'}") from None

@@ -188,8 +188,8 @@ class EventIngest:
         for h in ok:
             merge_into(merged, h.graph)
         pending = self._pending(ok)
-        work = {source: source.in_commit(items) for source, items in pending.items()}
-        work = {source: fn for source, fn in work.items() if fn is not None}
+        planned = {source: source.in_commit(items) for source, items in pending.items()}
+        work = {source: fn for source, fn in planned.items() if fn is not None}
         try:
             report.writes = self.writer.write(merged, source="event", finish=_all_of(work) if work else None)
             results = report.writes.finish_result or {}
@@ -226,8 +226,8 @@ class EventIngest:
 
     def _in_commit_apart(self, pending: dict[EventHandler, list[Pending]]) -> dict[str, Any]:
         """In-commit work of the messages whose graph was written one by one, in a transaction of its own."""
-        work = {source: source.in_commit(items) for source, items in pending.items()}
-        work = {source: fn for source, fn in work.items() if fn is not None}
+        planned = {source: source.in_commit(items) for source, items in pending.items()}
+        work = {source: fn for source, fn in planned.items() if fn is not None}
         if not work:
             return {}
         try:
@@ -239,7 +239,8 @@ class EventIngest:
             raise
 
 
-def _all_of(work: dict[EventHandler, Callable[[ManagedTransaction], Any]]) -> Callable[[ManagedTransaction], Any]:
+def _all_of(work: dict[EventHandler, Callable[[ManagedTransaction], Any]]
+            ) -> Callable[[ManagedTransaction], dict[str, Any]]:
     def run(tx: ManagedTransaction) -> dict[str, Any]:
         return {source.name: fn(tx) for source, fn in work.items()}
 

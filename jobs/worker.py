@@ -19,7 +19,7 @@ from config import Settings
 
 log = logging.getLogger("lineage.worker")
 
-Task = Callable[[threading.Event], None]  # receives the stop event; returns when done or stopping
+Task = Callable[[threading.Event], object]  # receives the stop event; returns when done or stopping (result unused)
 
 
 @dataclass

@@ -23,7 +23,7 @@ def _props(props: dict[str, Any], ignore: set[str]) -> tuple:
 
 
 def _key(labels: list[str], props: dict[str, Any]) -> tuple[str, str]:
-    label = next(l for l in sorted(labels) if l in NODE_KEYS)
+    label = next(name for name in sorted(labels) if name in NODE_KEYS)
     return label, str(props.get(NODE_KEYS[label]))
 
 

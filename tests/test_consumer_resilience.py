@@ -232,7 +232,7 @@ def test_run_consumes_alongside_the_scheduler_and_serves_health(settings_env, si
             status, body = health("/health")
             return status == 200 and body["consumer"]["queues"].get(url, {}).get("deleted") == 20
         wait_for(settled, 30, "a healthy report with every message deleted")
-        status, body = health("/health")
+        _, body = health("/health")
         assert body["consumer"]["queues"][url]["deleted"] == 20 and body["neo4j"]["reachable"] is True
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)

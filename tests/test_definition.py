@@ -23,21 +23,23 @@ def io(parsed, step: str) -> tuple[dict[str, str], dict[str, str]]:
     return {r.name: r.uri for r in s.inputs}, {r.name: r.uri for r in s.outputs}
 
 
+def _count_steps(steps):
+    """Steps of a definition, those in Condition branches included."""
+    count = 0
+    for step in steps:
+        count += 1
+        if step["Type"] == "Condition":
+            count += _count_steps(step["Arguments"].get("IfSteps", []))
+            count += _count_steps(step["Arguments"].get("ElseSteps", []))
+    return count
+
+
 def test_every_sdk_pipeline_parses_with_all_steps():
     for path in sorted(PIPELINES.glob("*.json")):
         raw = json.loads(path.read_text())
         parsed = parse_definition(raw)
-        count = [0]
-
-        def walk(steps):
-            for step in steps:
-                count[0] += 1
-                if step["Type"] == "Condition":
-                    walk(step["Arguments"].get("IfSteps", []))
-                    walk(step["Arguments"].get("ElseSteps", []))
-
-        walk(raw["Steps"])
-        assert len(parsed.steps) == count[0], path.name
+        count = _count_steps(raw["Steps"])
+        assert len(parsed.steps) == count, path.name
         assert all(s.known_type for s in parsed.steps), [s.type for s in parsed.steps if not s.known_type]
 
 
@@ -114,7 +116,7 @@ def test_nested_conditions_and_other_step_types():
     features = parse_definition(load("feature-pipeline"))
     types = {s.name: s.type for s in features.steps}
     assert {"EMR", "Lambda", "Callback", "Processing"} <= set(types.values())
-    emr_in, emr_out = io(features, "AggregateSessionsEMR")
+    _, emr_out = io(features, "AggregateSessionsEMR")
     assert "s3://acme-ml-data/features/sessions/" in emr_out.values()  # "--output" flag gives the direction
     assert features.step("SyncFeatureStore").attrs["function_arn"].startswith("arn:aws:lambda:")
 

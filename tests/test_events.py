@@ -140,7 +140,8 @@ def test_parse_time(value, expected):
 
 def test_step_event_becomes_a_list_pipeline_execution_steps_row():
     row = {"StepName": "TrainChurnModel", "StepType": "Training", "StartTime": T0, "EndTime": T0 + timedelta(minutes=20),
-           "Metadata": {"TrainingJob": {"Arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-x-TrainChurnModel-a"}},
+           "Metadata": {"TrainingJob": {
+               "Arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-x-TrainChurnModel-a"}},
            "CacheHitResult": {"SourcePipelineExecutionArn": f"{PIPELINE}/execution/older"}}
     event = ev.step_event(PIPELINE, EXECUTION, row, "Succeeded", "Executing", T0 + timedelta(minutes=20, seconds=1))
     assert event["detail"]["metadata"] == {"trainingJob": {"arn": row["Metadata"]["TrainingJob"]["Arn"]}}
@@ -180,8 +181,10 @@ def test_documented_job_and_model_package_examples():
                   "ProcessingJobName": "integ-test-analytics-algo", "ProcessingJobStatus": "Failed",
                   "FailureReason": "InternalServerError: We encountered an internal error.",
                   "TrainingJobArn": "arn:aws:sagemaker:us-west-2:037210630506:training-job/launcher",
-                  "ProcessingInputs": [{"InputName": "input", "S3Input": {"S3Uri": "s3://input/s3/uri", "LocalPath": "/opt/ml/processing/input"}}],
-                  "ProcessingOutputConfig": {"Outputs": [{"OutputName": "out", "S3Output": {"S3Uri": "s3://output/s3/uri", "LocalPath": "/opt/ml/processing/output"}}]},
+                  "ProcessingInputs": [{"InputName": "input", "S3Input": {
+                      "S3Uri": "s3://input/s3/uri", "LocalPath": "/opt/ml/processing/input"}}],
+                  "ProcessingOutputConfig": {"Outputs": [{"OutputName": "out", "S3Output": {
+                      "S3Uri": "s3://output/s3/uri", "LocalPath": "/opt/ml/processing/output"}}]},
                   "ProcessingEndTime": 1704320746000, "ProcessingStartTime": 1704320734000,
                   "LastModifiedTime": 1704320746000, "CreationTime": 1704320199000, "Tags": {}}
     effect = sagemaker_effect(one(ev.eventbridge("SageMaker Processing Job State Change", processing, T0)))

@@ -221,7 +221,7 @@ def test_push_handler_raises_when_the_repo_cannot_be_synced(settings_env, neo4j,
     handler = git_push_handler(app, app.settings)
     event = GitPushEvent("gitlab", (tmp_path / "missing.git").as_uri(), "refs/heads/main", "main", None,
                          "a" * 40, False, None)
-    with pytest.raises(RuntimeError, match="git sync of .*missing.git failed"):
+    with pytest.raises(RuntimeError, match=r"git sync of .*missing.git failed"):
         handler(event)
 
 

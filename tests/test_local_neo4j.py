@@ -49,9 +49,8 @@ def test_with_auth_writes_and_reads(with_auth: LocalNeo4j) -> None:
 
 
 def test_with_auth_rejects_a_wrong_password(with_auth: LocalNeo4j) -> None:
-    with neo4j.GraphDatabase.driver(with_auth.uri, auth=("neo4j", "wrong-password")) as driver:
-        with pytest.raises(AuthError):
-            driver.verify_connectivity()
+    with neo4j.GraphDatabase.driver(with_auth.uri, auth=("neo4j", "wrong-password")) as driver, pytest.raises(AuthError):
+        driver.verify_connectivity()
 
 
 def test_without_auth_writes_and_reads(without_auth: LocalNeo4j) -> None:
@@ -99,20 +98,20 @@ def test_stop_ends_the_process_and_removes_the_temp_dir() -> None:
 
 
 def test_a_given_data_dir_keeps_data_and_password_across_restarts(tmp_path: Path) -> None:
-    with start_local_neo4j(data_dir=tmp_path, auth=AUTH, browser=False) as server:
-        with neo4j.GraphDatabase.driver(server.uri, auth=AUTH) as driver:
-            driver.execute_query("CREATE (:Kept {k: 1})")
+    with (start_local_neo4j(data_dir=tmp_path, auth=AUTH, browser=False) as server,
+          neo4j.GraphDatabase.driver(server.uri, auth=AUTH) as driver):
+        driver.execute_query("CREATE (:Kept {k: 1})")
     assert server.process.poll() is not None and tmp_path.is_dir()
-    with start_local_neo4j(data_dir=tmp_path, auth=AUTH, browser=False) as server:
-        with neo4j.GraphDatabase.driver(server.uri, auth=AUTH) as driver:
-            assert driver.execute_query("MATCH (n:Kept) RETURN count(n) AS c").records[0]["c"] == 1
+    with (start_local_neo4j(data_dir=tmp_path, auth=AUTH, browser=False) as server,
+          neo4j.GraphDatabase.driver(server.uri, auth=AUTH) as driver):
+        assert driver.execute_query("MATCH (n:Kept) RETURN count(n) AS c").records[0]["c"] == 1
 
 
 def test_a_failed_start_reports_the_jvm_output(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        with pytest.raises(RuntimeError, match="(?s)local Neo4j exited.*already in use"):
+        with pytest.raises(RuntimeError, match=r"(?s)local Neo4j exited.*already in use"):
             start_local_neo4j(bolt_port=taken.getsockname()[1], data_dir=tmp_path, browser=False)
 
 

@@ -84,7 +84,7 @@ def test_extra_patterns_from_settings(monkeypatch):
 
 def test_a_bad_pattern_fails_at_start_naming_the_variable(monkeypatch):
     monkeypatch.setenv("LINEAGE_S3_MARKER_PATTERNS", "([unclosed")
-    with pytest.raises(SettingsError, match="^invalid setting LINEAGE_S3_MARKER_PATTERNS: .*regular expression"):
+    with pytest.raises(SettingsError, match=r"^invalid setting LINEAGE_S3_MARKER_PATTERNS: .*regular expression"):
         load_settings()
 
 
@@ -141,7 +141,7 @@ def test_throttle_collapses_a_burst_into_a_leading_and_a_trailing_read():
         clock.t += 0.001
     assert throttle.due() == [] and 0 < throttle.wait_time() <= 60
     clock.t += 60
-    (group, objs), = throttle.due()
+    (_, objs), = throttle.due()
     assert len(objs) == 1 and objs[0].key == "t/part-9999.parquet" and throttle.wait_time() is None
 
 

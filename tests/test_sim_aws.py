@@ -313,7 +313,8 @@ def test_s3_faults_use_the_rest_xml_protocol(sim: SimAws) -> None:
     faults.inject(service="s3", operation="GetObject", code="AccessDenied", message="Access Denied", status=403, times=1)
     with pytest.raises(ClientError) as error:
         s3.get_object(Bucket="sim-data", Key="a.csv")
-    assert (error.value.response["Error"]["Code"], error.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert (error.value.response["Error"]["Code"],
+            error.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
     assert s3.get_object(Bucket="sim-data", Key="a.csv")["Body"].read() == b"x"
 
 
@@ -351,7 +352,8 @@ def test_demo_account_seeds_every_demo_definition(sim: SimAws) -> None:
     summary = seed_demo_account(sim, now=datetime.now(timezone.utc))
     names = sorted(p.stem for p in DEMO_PIPELINES_DIR.glob("*.json"))
     listed = sm.get_paginator("list_pipelines").paginate(PaginationConfig={"PageSize": 2})
-    assert sorted(p["PipelineName"] for page in listed for p in page["PipelineSummaries"]) == names == sorted(summary["pipelines"])
+    assert sorted(p["PipelineName"] for page in listed for p in page["PipelineSummaries"]) \
+        == names == sorted(summary["pipelines"])
     domain_tagged = [n for n, arn in summary["pipelines"].items()
                      if {"Key": "DomainName", "Value": "ml-platform"} in sm.list_tags(ResourceArn=arn)["Tags"]]
     assert len(domain_tagged) >= len(names) - 1

@@ -31,7 +31,7 @@ def test_folders_recursively_files_and_stdin(tmp_path: Path):
     paths = [f["path"] for f in doc["files"]]
     assert paths == [str(tmp_path / "models" / "marts" / "mart.sql"), str(tmp_path / "models" / "stg.sql"),
                      str(single), "-"]
-    mart, stg, one, merged = doc["files"]
+    mart, _, one, merged = doc["files"]
     assert set(mart) >= {"path", "sources", "targets", "intermediates", "columns", "statements"}
     assert (mart["sources"], mart["targets"], mart["intermediates"]) == (["stg"], ["mart"], [])
     # The star is expanded from stg's columns, known from the other file (processed first).

@@ -30,7 +30,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     columns = list(rows[0])
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    line = lambda values: "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths))
+    line = lambda values: "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True))
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells])
 
 

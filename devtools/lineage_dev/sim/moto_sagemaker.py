@@ -140,7 +140,7 @@ def paginate(
         try:
             start = int(json.loads(base64.urlsafe_b64decode(token))["offset"])
         except (ValueError, KeyError, TypeError):
-            raise ValidationError(message="Invalid pagination token.")
+            raise ValidationError(message="Invalid pagination token.") from None
     end = start + (max_results or default)
     next_token = None
     if end < len(items):

@@ -9,6 +9,7 @@ server-side fault injection and a per-operation request counter.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -76,10 +77,8 @@ class _Call:
             return self._form()
         params: dict[str, Any] = {**self._form(), **self._uri_params}
         if self.body and self.protocol in ("json", "rest-json"):
-            try:
+            with contextlib.suppress(ValueError):
                 params.update(json.loads(self.body))
-            except ValueError:
-                pass
         return params
 
 

@@ -207,7 +207,7 @@ class GitSqlSync:
     def _extract(self, config: GitRepoConfig, paths: list[str], texts: dict[str, str]) -> dict[str, Any]:
         results = extract_sources([SqlSource(p, texts[p]) for p in paths], config.dialect,
                                   budget_seconds=self.options.budget_seconds, schema_for=self.state.table_columns)
-        return dict(zip(paths, results))
+        return dict(zip(paths, results, strict=True))
 
     # --- edges -------------------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ import argparse
 import json
 import logging
 import threading
-from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta, timezone
 from typing import Any
@@ -214,7 +213,7 @@ def s3_scheduled_jobs(app: Any, settings: Settings, service: S3Datasets | None =
     from jobs.worker import ScheduledJob
 
     service = service or s3_service(app)
-    every = lambda seconds: IntervalTrigger(seconds=seconds, timezone=timezone.utc)
+    every: Callable[[int], IntervalTrigger] = lambda seconds: IntervalTrigger(seconds=seconds, timezone=timezone.utc)
 
     def posture(stop: threading.Event) -> None:
         count = refresh_posture(app, None, service=service)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -34,7 +34,7 @@ RESOLVE_CHUNK = 5000
 
 @dataclass(frozen=True)
 class S3Options:
-    extract: ExtractOptions = ExtractOptions()
+    extract: ExtractOptions = field(default_factory=ExtractOptions)
     report_names: tuple[str, ...] = REPORT_NAMES
     report_max_bytes: int = 1 << 20
     posture_refresh_seconds: float = 6 * 3600

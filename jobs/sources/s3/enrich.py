@@ -52,11 +52,11 @@ class PostureKeeper:
         if not force:
             checked = self.state.posture_checked(wanted)
             cutoff = now - timedelta(seconds=self.refresh)
-            recent = {b for b, at in checked.items() if at is not None and at >= cutoff}
+            recent = {b: at for b, at in checked.items() if at is not None and at >= cutoff}
             with self._lock:
-                for bucket in recent:
-                    self._fresh_until[bucket] = clock + (checked[bucket] - cutoff).total_seconds()
-            wanted -= recent
+                for bucket, at in recent.items():
+                    self._fresh_until[bucket] = clock + (at - cutoff).total_seconds()
+            wanted -= set(recent)
         return self.refresh_now(sorted(wanted), report, source=source)
 
     def refresh_now(self, buckets: list[str], report: S3Report | None = None, *, source: str = "s3") -> int:

@@ -50,7 +50,7 @@ class SageMakerFollowUps:
         self._known_pipelines: dict[str, str | None] = {}  # arn -> name, for pipelines with a definition
         self._fetching: dict[str, threading.Event] = {}
         self._retry_pipeline_at: dict[str, float] = {}
-        self._domains: dict[str, tuple[float, dict[str, str]]] = {}
+        self._domains: dict[str | None, tuple[float, dict[str, str]]] = {}  # region (None: the default)
 
     def __call__(self, pending: Sequence[Pending]) -> None:
         effects = [(h, e.data) for h, e in pending if isinstance(e.data, SageMakerEffect)]
@@ -101,7 +101,7 @@ class SageMakerFollowUps:
             with self._lock:
                 self._fetching.pop(arn).set()
 
-    def _domain_ids(self, client: Any, region: str) -> dict[str, str]:
+    def _domain_ids(self, client: Any, region: str | None) -> dict[str, str]:
         cached = self._domains.get(region)
         if cached and time.monotonic() - cached[0] < DOMAINS_TTL_SECONDS:
             return cached[1]

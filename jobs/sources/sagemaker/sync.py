@@ -84,7 +84,7 @@ class SageMakerSync:
         self.progress(f"{region}: {len(wanted)} pipelines")
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             outcomes = pool.map(lambda s: self._sync_pipeline_safely(client, s, domain_ids), wanted)
-            for done, (summary, outcome) in enumerate(zip(wanted, outcomes), 1):
+            for done, (summary, outcome) in enumerate(zip(wanted, outcomes, strict=True), 1):
                 name = summary["PipelineName"]
                 if isinstance(outcome, str):
                     report.pipelines_failed += 1
