@@ -12,8 +12,13 @@ from collector.events.s3 import dataset_of, objects_graph
 from collector.events.sagemaker import sagemaker_effect
 from collector.sagemaker.transform import job_graph, model_package_graph
 from graphstore.model import Graph
-from tests.transform_data import api, assert_graph, canonical, text
-from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+from tests.transform_data import (
+    api,
+    assert_graph,
+    canonical,
+    default_dataset_rules,  # noqa: F401 (a fixture)
+    text,
+)
 
 pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 

@@ -12,8 +12,13 @@ from collector.git.transform import commits_graph, file_graph, file_key, retired
 from collector.sql import extract_sql
 from collector.sql.graph import sql_file_graph
 from config.git import GitRepoConfig
-from tests.transform_data import assert_graph, file_lineage, raw, text
-from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+from tests.transform_data import (
+    assert_graph,
+    default_dataset_rules,  # noqa: F401 (a fixture)
+    file_lineage,
+    raw,
+    text,
+)
 
 pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 
@@ -110,7 +115,8 @@ def key(path: str) -> str:
 def test_commits_with_the_configured_sql_files_they_changed():
     first, second = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
     assert_graph(commits_graph(CONFIG, commits()), {"nodes": {
-        "Repo": {REPO: {"name": "credit-sql", "branch": "main", "dialect": "redshift", "paths": ["models/**/*.sql"], "head": None}},
+        "Repo": {REPO: {"name": "credit-sql", "branch": "main", "dialect": "redshift", "paths": ["models/**/*.sql"],
+                        "head": None}},
         "Commit": {first: {"author": "Jane Doe", "time": "2024-06-03T09:58:40+00:00", "message": "Add applicant features model",
                            "repo": REPO},
                    second: {"author": "Jürgen Müller", "time": "2024-06-01T16:20:05+00:00"}},

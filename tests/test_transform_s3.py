@@ -13,8 +13,11 @@ from collector.s3.objects import ObjectRef
 from collector.s3.posture import UNKNOWN, posture_graph, posture_props, public_access_summary
 from collector.s3.schema import Column, columns_json, fingerprint
 from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
-from tests.transform_data import assert_graph, posture
-from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+from tests.transform_data import (
+    assert_graph,
+    default_dataset_rules,  # noqa: F401 (a fixture)
+    posture,
+)
 
 pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 

@@ -7,12 +7,26 @@ import pytest
 
 from collector.sagemaker.definition import parse_definition
 from collector.sagemaker.transform import (
-    created_resources, domains_graph, execution_graph, job_graph, model_graph, model_package_graph, pipeline_graph,
-    step_run_data_graph, step_run_graph,
+    created_resources,
+    domains_graph,
+    execution_graph,
+    job_graph,
+    model_graph,
+    model_package_graph,
+    pipeline_graph,
+    step_run_data_graph,
+    step_run_graph,
 )
 from graphstore.model import Graph
-from tests.transform_data import api, assert_graph, output_shape, raw, shape_errors, text
-from tests.transform_data import default_dataset_rules  # noqa: F401 (a fixture)
+from tests.transform_data import (
+    api,
+    assert_graph,
+    default_dataset_rules,  # noqa: F401 (a fixture)
+    output_shape,
+    raw,
+    shape_errors,
+    text,
+)
 
 pytestmark = pytest.mark.usefixtures("default_dataset_rules")
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from string import Template
-from typing import Any, Iterator
+from typing import Any
 
 import botocore.session
 import pytest
@@ -59,7 +60,7 @@ def text(relative: str) -> str:
 # --- botocore shapes ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _service(service: str) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
