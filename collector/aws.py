@@ -24,7 +24,8 @@ class Aws:
 
     @property
     def default_region(self) -> str | None:
-        return self.session.region_name
+        region: str | None = self.session.region_name  # boto3 is untyped
+        return region
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region)

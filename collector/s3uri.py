@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 from urllib.parse import unquote_plus
 
 DEFAULT_PARTITION_PATTERNS: tuple[str, ...] = (
@@ -99,7 +100,7 @@ def active_rules() -> DatasetRules:
     return _active[0]
 
 
-def is_s3_uri(value: object) -> bool:
+def is_s3_uri(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith(("s3://", "s3a://", "s3n://")) and len(value) > 5
 
 

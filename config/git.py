@@ -72,7 +72,8 @@ class GitRepoConfig(BaseModel):
     def _one_credential_source(self) -> GitRepoConfig:
         if self.credentials_env and self.secret_arn:
             raise ValueError("set credentials_env or secret_arn, not both")
-        if "@" in self.url and _USERINFO.search(self.url) and ":" in _USERINFO.search(self.url).group("userinfo"):
+        userinfo = _USERINFO.search(self.url) if "@" in self.url else None
+        if userinfo and ":" in userinfo.group("userinfo"):
             raise ValueError("put credentials in credentials_env or secret_arn, not in the url")
         return self
 

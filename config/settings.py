@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -168,8 +168,9 @@ def _env_name(loc: tuple[object, ...]) -> str:
     return f"LINEAGE_{name.upper()}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings; raise SettingsError with one line naming the bad variable."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; raise SettingsError with one line naming the bad variable.
+    `overrides` are field values of any type: pydantic validates and converts them like the environment's."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:

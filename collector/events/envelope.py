@@ -35,8 +35,10 @@ def _json(text: Any, what: str) -> Any:
         raise MalformedMessage(f"{what} is not text")
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise MalformedMessage(f"{what} is not JSON ({exc.msg} at character {exc.pos})") from None
+    except ValueError as exc:  # not a JSONDecodeError: an integer with more digits than int() converts
+        raise MalformedMessage(f"{what} is not JSON ({exc})") from None
 
 
 def _unwrap(doc: Any, depth: int) -> list[Item]:

@@ -25,6 +25,11 @@ def _required(payload: Mapping[str, Any], what: str, *path: str) -> Any:
     return value
 
 
+def _object(value: object) -> Mapping[str, Any]:
+    """A JSON object field, or {} when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def is_github_push(doc: Mapping[str, Any]) -> bool:
     return ("ref" in doc and isinstance(doc.get("repository"), dict) and "after" in doc
             and ("pusher" in doc or "head_commit" in doc or "compare" in doc))
@@ -40,7 +45,7 @@ def github_push(doc: Mapping[str, Any]) -> GitPushEvent:
     if not isinstance(url, str) or not url:
         raise MalformedMessage("GitHub push without repository.clone_url")
     ref = _required(doc, "GitHub", "ref")
-    head = doc.get("head_commit") if isinstance(doc.get("head_commit"), dict) else {}
+    head = _object(doc.get("head_commit"))
     when = parse_time(head.get("timestamp")) or parse_time(repo.get("pushed_at"))
     return GitPushEvent(provider="github", repo_url=url, ref=ref, branch=_branch(ref),
                         before=doc.get("before") or None, after=doc.get("after") or None,
@@ -49,8 +54,8 @@ def github_push(doc: Mapping[str, Any]) -> GitPushEvent:
 
 
 def gitlab_push(doc: Mapping[str, Any]) -> GitPushEvent:
-    project = doc.get("project") if isinstance(doc.get("project"), dict) else {}
-    repo = doc.get("repository") if isinstance(doc.get("repository"), dict) else {}
+    project = _object(doc.get("project"))
+    repo = _object(doc.get("repository"))
     url = (project.get("git_http_url") or repo.get("git_http_url") or project.get("git_ssh_url")
            or repo.get("git_ssh_url") or repo.get("url"))
     if not isinstance(url, str) or not url:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Ignored:
     kind: str
 
 
-Item = Union[CloudEvent, S3ObjectEvent, GitPushEvent, Ignored]
+Item: TypeAlias = CloudEvent | S3ObjectEvent | GitPushEvent | Ignored
 
 
 class MalformedMessage(ValueError):

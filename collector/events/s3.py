@@ -204,7 +204,9 @@ def apply_object_events(stats: ObjectStats, events: Iterable[S3ObjectEvent], win
     return result
 
 
-def _latest_of_stored(stats: ObjectStats, entries: dict[str, _Entry]) -> tuple[tuple, S3ObjectEvent | None] | None:
+def _latest_of_stored(stats: ObjectStats, entries: dict[str, _Entry]
+                      ) -> tuple[tuple[datetime, str, str], S3ObjectEvent | None] | None:
+    """The stored latest object as ((time, key, position), no event); None when none is stored."""
     if stats.last_modified is None or stats.last_object_key is None:
         return None
     entry = entries.get(_key_hash(stats.last_object_key))

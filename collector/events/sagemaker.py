@@ -93,10 +93,16 @@ def _set_state_time(graph: Graph, label: str, key: str, when: datetime | None) -
         node.state_time = when
 
 
+def _pipeline_arn(detail: Mapping[str, Any], execution_arn: str) -> str:
+    """The event's pipelineArn, else the one the execution ARN names."""
+    given = detail.get("pipelineArn")
+    return given if isinstance(given, str) else pipeline_arn_of_execution(execution_arn)
+
+
 def execution_status(event: CloudEvent) -> SageMakerEffect:
     d = event.detail
     arn = _arn(d, "pipelineExecutionArn", "execution status")
-    pipeline_arn = d.get("pipelineArn") if isinstance(d.get("pipelineArn"), str) else pipeline_arn_of_execution(arn)
+    pipeline_arn = _pipeline_arn(d, arn)
     status = d.get("currentPipelineExecutionStatus")
     start, end = parse_time(d.get("executionStartTime")), parse_time(d.get("executionEndTime"))
     terminal = status in TERMINAL
@@ -143,7 +149,7 @@ def step_row(detail: Mapping[str, Any]) -> dict[str, Any]:
 def step_status(event: CloudEvent) -> SageMakerEffect:
     d = event.detail
     arn = _arn(d, "pipelineExecutionArn", "step status")
-    pipeline_arn = d.get("pipelineArn") if isinstance(d.get("pipelineArn"), str) else pipeline_arn_of_execution(arn)
+    pipeline_arn = _pipeline_arn(d, arn)
     row = step_row(d)
     graph = step_run_graph(arn, row)
     when = state_time(row.get("StepStatus"), event.time, row.get("StartTime"), row.get("EndTime"))

@@ -49,10 +49,10 @@ class Mirror:
                 self._repo = git.Repo.init(self.path, bare=True)
         return self._repo
 
-    def _git(self, *args: str, env: dict[str, str] | None = None, **kwargs: object) -> str:
+    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
         try:
             return self.repo.git.execute(["git", *args], env={**_GIT_ENV, **(env or {})},
-                                         kill_after_timeout=self.timeout, **kwargs)  # type: ignore[call-overload]
+                                         kill_after_timeout=self.timeout)
         except git.GitCommandError as exc:
             detail = (exc.stderr or exc.stdout or "").strip().replace("\n", " ")
             raise GitError(redact(f"git {args[0]} failed ({exc.status}): {detail[:500]}")) from None
@@ -100,7 +100,7 @@ class Mirror:
             if not entry:
                 continue
             meta, _, path = entry.partition("\t")
-            mode, kind, sha = meta.split()
+            _, kind, sha = meta.split()
             if kind == "blob":
                 files[path] = sha
         return files

@@ -118,7 +118,7 @@ def step_sql_links(pipelines: Iterable[Mapping[str, Any]], files: Iterable[Mappi
             target = target if sep else item
             for file_key in index.tagged(target.strip()):
                 for name in targets:
-                    if name in names:
+                    if name is not None and name in names:  # None is never in names: the test tells mypy
                         graph.rel("RUNS", ("Step", step_key(arn, name)), ("SqlFile", file_key),
                                   {"via": "tag"})
     return graph

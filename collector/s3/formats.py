@@ -56,7 +56,7 @@ def parquet_metadata_length(tail: bytes, total: int) -> int:
         raise Unreadable("encrypted Parquet footer (PARE): no key to read it")
     if magic != PARQUET_MAGIC:
         raise Unreadable("not a Parquet file: no PAR1 magic at the end")
-    length = struct.unpack("<I", tail[-8:-4])[0]
+    length: int = struct.unpack("<I", tail[-8:-4])[0]
     if length == 0 or length + PARQUET_TAIL + len(PARQUET_MAGIC) > total:
         raise Unreadable(f"corrupt Parquet footer: metadata length {length} does not fit a {total}-byte object")
     return length
@@ -205,6 +205,7 @@ def parse_json_sample(data: bytes, *, truncated: bool, max_rows: int) -> Parsed:
     text = as_text(data).strip()
     if not text:
         raise Unreadable("no data: only whitespace")
+    rows: list[Any] | None
     if text[0] == "[":
         rows, kind = _array_records(text, max_rows, truncated), "array"
     else:

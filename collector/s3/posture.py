@@ -62,8 +62,10 @@ def fetch_posture(client_for: Callable[[str | None], Any], bucket: str, checked_
 
 
 def region_of(location: dict[str, Any] | None) -> str:
-    constraint = (location or {}).get("LocationConstraint")
-    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+    constraint: str | None = (location or {}).get("LocationConstraint")
+    if constraint is None:
+        return "us-east-1"
+    return {"": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
 
 
 def _encryption(raw: RawPosture) -> dict[str, Any]:

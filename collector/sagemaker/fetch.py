@@ -23,7 +23,8 @@ def list_pipelines(client: Any) -> list[dict[str, Any]]:
 
 
 def describe_pipeline(client: Any, name: str) -> dict[str, Any]:
-    return client.describe_pipeline(PipelineName=name)
+    response: dict[str, Any] = client.describe_pipeline(PipelineName=name)
+    return response
 
 
 def list_tags(client: Any, arn: str) -> dict[str, str]:
@@ -40,11 +41,13 @@ def list_recent_executions(client: Any, pipeline_name: str, limit: int) -> list[
     response = client.list_pipeline_executions(
         PipelineName=pipeline_name, SortBy="CreationTime", SortOrder="Descending",
         MaxResults=min(limit, 100))
-    return response.get("PipelineExecutionSummaries", [])[:limit]
+    summaries: list[dict[str, Any]] = response.get("PipelineExecutionSummaries", [])
+    return summaries[:limit]
 
 
 def describe_execution(client: Any, arn: str) -> dict[str, Any]:
-    return client.describe_pipeline_execution(PipelineExecutionArn=arn)
+    response: dict[str, Any] = client.describe_pipeline_execution(PipelineExecutionArn=arn)
+    return response
 
 
 def execution_parameters(client: Any, arn: str) -> dict[str, str]:
@@ -60,12 +63,15 @@ def execution_steps(client: Any, arn: str) -> list[dict[str, Any]]:
 
 def describe_job(client: Any, kind: str, arn: str) -> dict[str, Any]:
     operation, name_field = _DESCRIBE_JOB[kind]
-    return getattr(client, operation)(**{name_field: arn.rsplit("/", 1)[-1]})
+    response: dict[str, Any] = getattr(client, operation)(**{name_field: arn.rsplit("/", 1)[-1]})
+    return response
 
 
 def describe_model_package(client: Any, arn: str) -> dict[str, Any]:
-    return client.describe_model_package(ModelPackageName=arn)
+    response: dict[str, Any] = client.describe_model_package(ModelPackageName=arn)
+    return response
 
 
 def describe_model(client: Any, arn: str) -> dict[str, Any]:
-    return client.describe_model(ModelName=arn.rsplit("/", 1)[-1])
+    response: dict[str, Any] = client.describe_model(ModelName=arn.rsplit("/", 1)[-1])
+    return response

@@ -33,7 +33,7 @@ class QueryColumns:
     error: str | None = None
 
 
-def _synthetic(query: exp.Expression, namer: Namer, ctes: set[str]) -> dict[str, str]:
+def _synthetic(query: exp.Expr, namer: Namer, ctes: set[str]) -> dict[str, str]:
     """Rename real tables to one-part quoted placeholders (keeping their aliases) so one flat schema
     serves names of any depth; returns placeholder -> real name."""
     names: dict[str, str] = {}
@@ -56,14 +56,14 @@ def _synthetic(query: exp.Expression, namer: Namer, ctes: set[str]) -> dict[str,
     return names
 
 
-def query_columns(query: exp.Expression, namer: Namer, schema: Schema, ctes: set[str],
+def query_columns(query: exp.Expr, namer: Namer, schema: Schema, ctes: set[str],
                   budget_seconds: float = 2.0) -> QueryColumns:
     deadline = time.perf_counter() + budget_seconds
     dialect: Dialect = namer.dialect
     query = query.copy()
     names = _synthetic(query, namer, ctes)
-    flat = {ph: {c: (t or "UNKNOWN") for c, t in schema[real].items()}
-            for ph, real in names.items() if schema.get(real)}
+    flat: dict[str, object] = {ph: {c: (t or "UNKNOWN") for c, t in schema[real].items()}
+                               for ph, real in names.items() if schema.get(real)}
     result = QueryColumns()
     query = _qualified(query, dialect, flat)
     try:
@@ -91,7 +91,7 @@ def query_columns(query: exp.Expression, namer: Namer, schema: Schema, ctes: set
     return result
 
 
-def _qualified(query: exp.Expression, dialect: Dialect, flat: dict) -> exp.Expression:
+def _qualified(query: exp.Expr, dialect: Dialect, flat: dict[str, object]) -> exp.Expr:
     """Qualify columns; when sqlglot cannot (unknown schemas with ambiguous names), retry more
     leniently, and in the end keep the query as it is: columns with one possible source still resolve,
     the others are reported as unresolved."""
@@ -106,7 +106,7 @@ def _qualified(query: exp.Expression, dialect: Dialect, flat: dict) -> exp.Expre
     return query
 
 
-def _left_select(scope: Scope) -> exp.Expression:
+def _left_select(scope: Scope) -> exp.Expr:
     node = scope.expression
     while isinstance(node, exp.SetOperation):
         node = node.this
@@ -115,11 +115,11 @@ def _left_select(scope: Scope) -> exp.Expression:
     return node
 
 
-def _projections(scope: Scope) -> list[tuple[str, exp.Expression]]:
+def _projections(scope: Scope) -> list[tuple[str, exp.Expr]]:
     select = _left_select(scope)
     if not isinstance(select, exp.Select):
         return []
-    out = []
+    out: list[tuple[str, exp.Expr]] = []
     for projection in select.expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         if isinstance(inner, exp.Star) or (isinstance(inner, exp.Column) and isinstance(inner.this, exp.Star)):
@@ -133,7 +133,7 @@ def _projections(scope: Scope) -> list[tuple[str, exp.Expression]]:
 _UDTF = (exp.Unnest, exp.Lateral, exp.UDTF)
 
 
-def _udtf_outputs(source: object) -> set[str] | None:
+def _udtf_outputs(source: exp.Table | Scope) -> set[str] | None:
     """Column names a UNNEST / LATERAL VIEW / FLATTEN source produces; None for other sources."""
     if not isinstance(source, Scope) or not isinstance(source.expression, _UDTF):
         return None
@@ -144,7 +144,7 @@ def _udtf_outputs(source: object) -> set[str] | None:
     return names or {alias.name}  # BigQuery `UNNEST(arr) AS e`: e is the element
 
 
-def _only_source(scope: Scope, name: str) -> object | None:
+def _only_source(scope: Scope, name: str) -> exp.Table | Scope | None:
     """The one source an unqualified column can come from when sqlglot could not qualify it: the UDTF
     that produces it, else the single source that is not a UDTF."""
     candidates = [source for _, source in scope.selected_sources.values()]
@@ -192,7 +192,7 @@ class _Resolver:
         if isinstance(key, int):
             if key >= len(projections):
                 return set()
-            name, projection = projections[key]
+            _, projection = projections[key]
         else:
             match = [p for n, p in projections if n == key]
             if not match:
@@ -212,7 +212,7 @@ class _Resolver:
                 return position
         return None
 
-    def expression(self, scope: Scope, node: exp.Expression) -> set[str]:
+    def expression(self, scope: Scope, node: exp.Expr) -> set[str]:
         subqueries = {id(s.expression): s for s in scope.subquery_scopes}
         out: set[str] = set()
         stack = [node]
@@ -250,7 +250,7 @@ class _Resolver:
             return set()
         return self.source_column(current, source, column.name)
 
-    def source_column(self, scope: Scope, source: object, name: str) -> set[str]:
+    def source_column(self, scope: Scope, source: exp.Table | Scope, name: str) -> set[str]:
         if isinstance(source, Scope):
             return set(self.output(source, name))
         if isinstance(source, exp.Table):
@@ -259,7 +259,7 @@ class _Resolver:
                 return {f"{real}.{name}"}
         return set()
 
-    def star(self, scope: Scope, star: exp.Expression, column: str | None) -> set[str]:
+    def star(self, scope: Scope, star: exp.Expr, column: str | None) -> set[str]:
         """Sources of an unexpanded `*` / `t.*` (or of one named column that flows through it)."""
         table = star.table if isinstance(star, exp.Column) else ""
         selected = scope.selected_sources

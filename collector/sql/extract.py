@@ -15,10 +15,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel
-from sqlglot.tokens import TokenType
 
 from collector.sql.columns import Schema, query_columns
 from collector.sql.model import ColumnLineage, FileLineage, StatementLineage
@@ -41,7 +40,7 @@ class SqlSource:
 class _Statement:
     index: int
     line: int
-    tree: exp.Expression | None
+    tree: exp.Expr | None
     analysis: Analysis | None
     error: str | None = None
     namer: Namer | None = None  # the session's naming state right after this statement
@@ -105,7 +104,7 @@ def _split_naive(text: str) -> list[_Chunk]:
     return chunks
 
 
-def _parse(chunk: _Chunk, text: str, dialect: Dialect) -> exp.Expression | None:
+def _parse(chunk: _Chunk, text: str, dialect: Dialect) -> exp.Expr | None:
     if chunk.tokens is not None:
         trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk.tokens, text)
     else:
@@ -187,14 +186,16 @@ def finish(prepared: Prepared, schema: Schema, column_lineage: bool = True,
             _update_schema(analysis, schema, lineage)
             parts = analysis.column_parts or ([(analysis.targets[0], analysis.query)]
                                               if analysis.query is not None and analysis.targets else [])
-            for target, query in parts if column_lineage and statement.tree is not None else []:
-                if target.is_location:
-                    continue
-                try:
-                    _columns(lineage, analysis, target, query, statement.tree, statement.namer or namer, schema,
-                             budget_seconds)
-                except Exception as exc:  # never lose the table-level lineage to a column-level failure
-                    lineage.error = lineage.error or f"column lineage failed: {_error_text(exc)}"
+            tree = statement.tree
+            if column_lineage and tree is not None:
+                for target, query in parts:
+                    if target.is_location:
+                        continue
+                    try:
+                        _columns(lineage, analysis, target, query, tree, statement.namer or namer, schema,
+                                 budget_seconds)
+                    except Exception as exc:  # never lose the table-level lineage to a column-level failure
+                        lineage.error = lineage.error or f"column lineage failed: {_error_text(exc)}"
         result.statements.append(lineage)
     _file_view(result)
     return result
@@ -211,8 +212,8 @@ def _update_schema(analysis: Analysis, schema: Schema, lineage: StatementLineage
         lineage.defines[target.name] = list(schema[target.name])
 
 
-def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, query: exp.Expression,
-             tree: exp.Expression, namer: Namer, schema: Schema, budget_seconds: float) -> None:
+def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, query: exp.Expr,
+             tree: exp.Expr, namer: Namer, schema: Schema, budget_seconds: float) -> None:
     found = query_columns(query, namer, schema, _cte_names(tree, namer), budget_seconds)
     if found.error and not found.outputs:
         lineage.error = lineage.error or found.error
@@ -227,7 +228,7 @@ def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, quer
     elif analysis.kind in ("insert", "insert_overwrite") and not analysis.by_name and known \
             and not any(n.endswith("*") for n in names) and len(known) == len(outputs):
         names = known  # INSERT without a column list fills the table's columns by position
-    for name, (output, sources) in zip(names, outputs):
+    for name, (output, sources) in zip(names, outputs, strict=False):  # fewer names than outputs: the rest unnamed
         column = f"{target.name}.{name}" if not name.startswith(("*", ".")) else f"{target.name}.*"
         if output.endswith("*"):
             column = f"{target.name}.*"

@@ -9,10 +9,19 @@ external_location in DDL gives Table -[:STORED_AT]-> Dataset.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypedDict
+
 from collector import s3uri
 from collector.sql.extract import collapsed_column_edges
 from collector.sql.model import FileLineage
 from graphstore.model import Graph, NodeRef
+
+
+class _TableEdge(TypedDict):
+    """The properties of one Table -[:FEEDS]-> Table edge, gathered over the file's statements."""
+    statements: list[int]
+    sql_kind: str
 
 
 def _endpoint(graph: Graph, name: str, is_target: bool) -> NodeRef | None:
@@ -29,10 +38,10 @@ def sql_file_graph(lineage: FileLineage, file_key: str, commit: str | None = Non
     graph = Graph()
     file_ref = ("SqlFile", file_key)
     graph.node(*file_ref)
-    base = {"file": file_key, "commit": commit, "dialect": dialect or lineage.dialect}
+    base: dict[str, str | None] = {"file": file_key, "commit": commit, "dialect": dialect or lineage.dialect}
     temporary = {t for s in lineage.statements for t in s.temporary}
     held: dict[str, set[str]] = {}  # temporary table -> the real sources it holds
-    table_edges: dict[tuple[str, str], dict] = {}
+    table_edges: dict[tuple[str, str], _TableEdge] = {}
     written: set[str] = set()
     for statement in lineage.statements:
         if statement.error and not statement.targets:
@@ -91,7 +100,7 @@ def _column(graph: Graph, key: str, tables: set[str]) -> NodeRef | None:
     return ref
 
 
-def _columns(graph: Graph, lineage: FileLineage, temporary: set[str], base: dict) -> None:
+def _columns(graph: Graph, lineage: FileLineage, temporary: set[str], base: Mapping[str, str | None]) -> None:
     tables = {n for s in lineage.statements for n in s.sources + s.targets}
     statements_of: dict[str, list[int]] = {}
     for statement in lineage.statements:

@@ -81,7 +81,7 @@ class Namer:
         return ".".join(parts)
 
 
-def location_of(node: exp.Expression | None) -> str | None:
+def location_of(node: exp.Expr | None) -> str | None:
     """A storage location literal ('s3://...', a path) from a COPY/UNLOAD/INSERT DIRECTORY target."""
     if node is None:
         return None
@@ -101,5 +101,5 @@ def location_of(node: exp.Expression | None) -> str | None:
     return None
 
 
-def normalized(expression: exp.Expression, dialect: Dialect) -> exp.Expression:
+def normalized(expression: exp.Expr, dialect: Dialect) -> exp.Expr:
     return normalize_identifiers(expression, dialect=dialect)

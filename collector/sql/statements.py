@@ -35,14 +35,14 @@ class Analysis:
     targets: list[Target] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     # The query whose projections feed the first target's columns, in target column order.
-    query: exp.Expression | None = None
+    query: exp.Expr | None = None
     by_name: bool = False
     like: str | None = None  # CREATE TABLE t LIKE s: t gets s's columns
     # Several targets fed by their own queries (multi-table inserts); else (targets[0], query).
-    column_parts: list[tuple[Target, exp.Expression]] = field(default_factory=list)
+    column_parts: list[tuple[Target, exp.Expr]] = field(default_factory=list)
 
 
-def _temporary(node: exp.Expression, namer: Namer) -> bool:
+def _temporary(node: exp.Expr, namer: Namer) -> bool:
     props = node.args.get("properties")
     for prop in props.expressions if props else []:
         if isinstance(prop, exp.TemporaryProperty) and "oracle" in type(namer.dialect).__name__.lower() \
@@ -53,12 +53,12 @@ def _temporary(node: exp.Expression, namer: Namer) -> bool:
     return False
 
 
-def _cte_names(statement: exp.Expression, namer: Namer) -> set[str]:
+def _cte_names(statement: exp.Expr, namer: Namer) -> set[str]:
     return {namer.dialect.normalize_identifier(cte.args["alias"].this.copy()).name
             for cte in statement.find_all(exp.CTE) if cte.args.get("alias") and cte.args["alias"].this}
 
 
-def read_tables(node: exp.Expression | None, namer: Namer, ctes: set[str],
+def read_tables(node: exp.Expr | None, namer: Namer, ctes: set[str],
                 skip: set[int] | None = None) -> list[str]:
     """Real tables (and locations) read anywhere under `node`, in order of appearance."""
     if node is None:
@@ -71,16 +71,16 @@ def read_tables(node: exp.Expression | None, namer: Namer, ctes: set[str],
         if location:
             found[location] = None
             continue
-        if not table.args.get("db") and isinstance(table.this, exp.Identifier):
-            if namer.dialect.normalize_identifier(table.this.copy()).name in ctes:
-                continue
+        if not table.args.get("db") and isinstance(table.this, exp.Identifier) \
+                and namer.dialect.normalize_identifier(table.this.copy()).name in ctes:
+            continue
         name = namer.name(table)
         if name:
             found[name] = None
     return list(found)
 
 
-def _table_target(node: exp.Expression | None, namer: Namer, temporary: bool = False) -> Target | None:
+def _table_target(node: exp.Expr | None, namer: Namer, temporary: bool = False) -> Target | None:
     columns = None
     defined = None
     if isinstance(node, exp.Schema):
@@ -109,7 +109,7 @@ def _table_target(node: exp.Expression | None, namer: Namer, temporary: bool = F
     return Target(name, temporary=is_temp, columns=columns, defined_columns=defined)
 
 
-def _target_node(node: exp.Expression | None) -> exp.Expression | None:
+def _target_node(node: exp.Expr | None) -> exp.Expr | None:
     return node.this if isinstance(node, exp.Schema) else node
 
 
@@ -123,7 +123,7 @@ def _ddl_location(create: exp.Create) -> str | None:
     return None
 
 
-def analyze(statement: exp.Expression, namer: Namer, dbt_model: str | None = None) -> Analysis:
+def analyze(statement: exp.Expr, namer: Namer, dbt_model: str | None = None) -> Analysis:
     """Classify one statement and find its targets, sources and lineage query. USE updates `namer`."""
     ctes = _cte_names(statement, namer)
     for kind_type, kind in NO_LINEAGE.items():
@@ -182,8 +182,8 @@ def analyze(statement: exp.Expression, namer: Namer, dbt_model: str | None = Non
     return Analysis(type(statement).__name__.lower())
 
 
-def _with_target(kind: str, target: Target | None, target_node: exp.Expression | None,
-                 query: exp.Expression | None, namer: Namer, ctes: set[str], statement: exp.Expression) -> Analysis:
+def _with_target(kind: str, target: Target | None, target_node: exp.Expr | None,
+                 query: exp.Expr | None, namer: Namer, ctes: set[str], statement: exp.Expr) -> Analysis:
     skip = {id(_target_node(target_node))} if target_node is not None else set()
     if target and target.temporary and not target.is_location:
         namer.temporary.add(target.name)
@@ -246,7 +246,7 @@ def _multi_insert(statement: exp.MultitableInserts, namer: Namer, ctes: set[str]
     return analysis
 
 
-def _multi_insert_query(insert: exp.Insert, source: exp.Expression | None) -> exp.Expression | None:
+def _multi_insert_query(insert: exp.Insert, source: exp.Expr | None) -> exp.Expr | None:
     body = insert.expression
     if isinstance(body, exp.Select) and source is not None and not body.args.get("from_"):
         return body.copy().from_(source.copy())  # Hive: each SELECT reads the shared FROM
@@ -269,12 +269,12 @@ def _merge(statement: exp.Merge, namer: Namer, ctes: set[str]) -> Analysis:
     return analysis
 
 
-def _merge_query(statement: exp.Merge) -> exp.Expression | None:
+def _merge_query(statement: exp.Merge) -> exp.Expr | None:
     """MERGE as a SELECT of the values it assigns, FROM its USING source joined to the target."""
     using = statement.args.get("using")
     if using is None:
         return None
-    assignments: dict[str, exp.Expression] = {}
+    assignments: dict[str, exp.Expr] = {}
     whens = statement.args.get("whens")
     for when in (whens.expressions if whens else []):
         action = when.args.get("then")
@@ -288,7 +288,7 @@ def _merge_query(statement: exp.Merge) -> exp.Expression | None:
             vals = values.expressions if isinstance(values, exp.Tuple) else []
             if not vals and isinstance(values, exp.Values) and values.expressions:
                 vals = values.expressions[0].expressions
-            for col, val in zip(cols, vals):
+            for col, val in zip(cols, vals, strict=False):  # uneven column and value lists: pair what pairs
                 assignments.setdefault(col.name, val)
     if not assignments:
         return None
@@ -300,7 +300,7 @@ def _merge_query(statement: exp.Merge) -> exp.Expression | None:
     return select
 
 
-def _aliased(statement: exp.Expression, ref: exp.Expression, skip: set[int]) -> exp.Table | None:
+def _aliased(statement: exp.Expr, ref: exp.Expr, skip: set[int]) -> exp.Table | None:
     """The table that an unqualified target name refers to by its alias (`UPDATE t ... FROM dbo.x t`)."""
     if not isinstance(ref, exp.Table) or ref.args.get("db") or not isinstance(ref.this, exp.Identifier):
         return None
@@ -340,7 +340,7 @@ def _copy(statement: exp.Copy, namer: Namer, ctes: set[str]) -> Analysis:
     this_location = location_of(this)
     if statement.args.get("kind") and this_location is None:  # COPY INTO t FROM 'location'
         target = _table_target(this, namer)
-        sources = [loc for f in files if (loc := location_of(f))]
+        sources: list[str] = [loc for f in files if (loc := location_of(f))]
         sources += read_tables(exp.Tuple(expressions=[f.copy() for f in files if not location_of(f)]), namer, ctes)
         return Analysis("copy", [target] if target else [], sources)
     # COPY t TO 'location', COPY (SELECT ...) TO ..., Snowflake COPY INTO 'location' FROM (SELECT ...)
@@ -348,7 +348,7 @@ def _copy(statement: exp.Copy, namer: Namer, ctes: set[str]) -> Analysis:
         target_locations, readers = [this_location], files
     else:
         target_locations, readers = [loc for f in files if (loc := location_of(f))], [this]
-    sources: list[str] = []
+    sources = []
     query = None
     for node in readers:
         if isinstance(node, exp.Table) and not location_of(node):

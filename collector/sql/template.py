@@ -7,6 +7,7 @@ when Jinja cannot render a file, the tags are stripped by pattern instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,8 @@ class Rendered:
 class _Quiet(Undefined):
     """An unknown name or macro: callable, iterable, attribute-able, renders as ''."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> _Quiet:
+    # Undefined types __call__ as NoReturn (it raises); a quiet Undefined returns itself instead.
+    def __call__(self, *args: Any, **kwargs: Any) -> _Quiet:  # type: ignore[override]
         return self
 
     def __getattr__(self, name: str) -> _Quiet:
@@ -38,7 +40,7 @@ class _Quiet(Undefined):
             raise AttributeError(name)
         return self
 
-    def __iter__(self):  # type: ignore[override]
+    def __iter__(self) -> Iterator[Any]:
         return iter(())
 
     def __str__(self) -> str:
