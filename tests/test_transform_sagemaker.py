@@ -7,6 +7,8 @@ import pytest
 
 from collector.sagemaker.definition import parse_definition
 from collector.sagemaker.transform import (
+    JOB_TERMINAL,
+    TERMINAL,
     created_resources,
     domains_graph,
     execution_graph,
@@ -143,9 +145,6 @@ def test_failed_execution():
                      "last_modified": datetime(2024, 5, 27, 8, 32, 11, 250000, tzinfo=timezone.utc)}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "CompletedWithFailures (a terminal PipelineExecutionStatus in botocore's enum) "
-    "is not in TERMINAL: no end_time/elapsed_sec and state_rank 0"))
 def test_completed_with_failures_is_terminal():
     assert "CompletedWithFailures" in output_shape("sagemaker", "DescribePipelineExecution").members[
         "PipelineExecutionStatus"].enum
@@ -153,6 +152,18 @@ def test_completed_with_failures_is_terminal():
                  "PipelineExecutionStatus": "CompletedWithFailures"}
     found = node(execution_graph(execution, PIPE), "PipelineExecution", FAILED)
     assert found.state_rank == 2 and found.state["end_time"] == execution["LastModifiedTime"]
+
+
+def test_terminal_states_agree_with_botocore_and_the_stored_state_lists():
+    """The sync's incremental rule (graphstore.state) and the transforms (TERMINAL) call the same states final."""
+    from graphstore.state import TERMINAL_EXECUTION, TERMINAL_JOB, TERMINAL_STEP
+
+    executions = output_shape("sagemaker", "DescribePipelineExecution").members["PipelineExecutionStatus"].enum
+    steps = output_shape("sagemaker", "ListPipelineExecutionSteps").members["PipelineExecutionSteps"].member.members[
+        "StepStatus"].enum
+    assert set(TERMINAL_EXECUTION) == set(executions) - {"Executing", "Stopping"}
+    assert set(TERMINAL_STEP) == set(steps) - {"Starting", "Executing", "Stopping"}
+    assert set(TERMINAL_EXECUTION) | set(TERMINAL_STEP) <= TERMINAL and set(TERMINAL_JOB) == JOB_TERMINAL
 
 
 # --- step runs -------------------------------------------------------------------------------------------
@@ -292,9 +303,6 @@ def test_processing_job_launched_by_a_training_job_is_keyed_by_its_own_arn():
         f"{SM}:processing-job/pipelines-k2x7q9w1m4ab-evaluatecredit-vt5yb3nc8m"]
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "DescribeHyperParameterTuningJob has no HyperParameterTuningStartTime "
-    "(_JOB_TIMES asks for it), so a tuning job never gets start_time/elapsed_sec"))
 def test_tuning_job_has_a_start_and_elapsed_time():
     assert "HyperParameterTuningStartTime" not in output_shape("sagemaker", "DescribeHyperParameterTuningJob").members
     job = job_node(job_graph("TuningJob", api("sagemaker", "DescribeHyperParameterTuningJob.fraud-hpo")))
@@ -415,9 +423,6 @@ def test_naive_times_are_utc_and_offsets_are_normalised():
         assert found.state_time.tzinfo is timezone.utc and found.props["start_time"].tzinfo is timezone.utc
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="graphstore.model treats naive datetimes as UTC, but _elapsed subtracts before normalising: "
-                          "a naive start with an aware end raises TypeError")
 def test_naive_start_with_an_aware_end():
     job = api("sagemaker", "DescribeTransformJob.score")
     job["TransformStartTime"] = job["TransformStartTime"].replace(tzinfo=None)

@@ -9,9 +9,11 @@ from typing import Any
 from collector.s3uri import guess_format, split
 from collector.sagemaker.definition import PipelineDef, StepDef
 from collector.sagemaker.io import DataRef, find_data
-from graphstore.model import Graph, NodeRef
+from graphstore.model import Graph, NodeRef, utc
 
-TERMINAL = frozenset({"Succeeded", "Failed", "Stopped", "Completed", "Deleted"})
+# Final states of executions (botocore's PipelineExecutionStatus: Succeeded, Failed, Stopped, CompletedWithFailures)
+# and step runs, with Completed/Deleted of the other resources. graphstore.state.TERMINAL_* list the same per kind.
+TERMINAL = frozenset({"Succeeded", "Failed", "Stopped", "CompletedWithFailures", "Completed", "Deleted"})
 JOB_TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 
 
@@ -54,7 +56,8 @@ def _json(value: Any) -> str | None:
 
 
 def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
-    return round((end - start).total_seconds(), 3) if start and end else None
+    """Seconds from start to end; a naive time is UTC (as graphstore.model has it), so naive and aware mix."""
+    return round((utc(end) - utc(start)).total_seconds(), 3) if start and end else None
 
 
 def add_data(graph: Graph, owner: NodeRef, refs: Iterable[DataRef], **rel_props: Any) -> None:
@@ -218,11 +221,13 @@ def step_run_data_graph(execution_arn: str, step: StepDef) -> Graph:
     return graph
 
 
+# Describe*Job fields per kind: (start, end). DescribeHyperParameterTuningJob has no start time of its own
+# (CreationTime, HyperParameterTuningEndTime, LastModifiedTime), nor has DescribeAutoMLJob(V2).
 _JOB_TIMES = {
     "TrainingJob": ("TrainingStartTime", "TrainingEndTime"),
     "ProcessingJob": ("ProcessingStartTime", "ProcessingEndTime"),
     "TransformJob": ("TransformStartTime", "TransformEndTime"),
-    "TuningJob": ("HyperParameterTuningStartTime", "HyperParameterTuningEndTime"),
+    "TuningJob": ("CreationTime", "HyperParameterTuningEndTime"),
     "AutoMLJob": ("CreationTime", "EndTime"),
 }
 # Describe*Job fields per kind: (ARN, status, name). A processing job's response can also carry a
