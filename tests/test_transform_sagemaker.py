@@ -391,12 +391,27 @@ def test_multi_container_model_takes_the_first_model_data():
         "s3://acme-credit-artifacts/ensemble/xgb.tar.gz"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "model_graph reads only ModelDataUrl: an uncompressed model's "
-    "PrimaryContainer.ModelDataSource.S3DataSource.S3Uri gives no data lineage"))
 def test_uncompressed_model_data_source():
     graph = model_graph(api("sagemaker", "DescribeModel.uncompressed"))
     assert ("Dataset", "s3://acme-credit-artifacts/llm/explainer/") in graph.nodes
+
+
+def test_uncompressed_model_package_and_model_data():
+    """ModelDataSource.S3DataSource.S3Uri (an uncompressed model's prefix; AWS takes it or ModelDataUrl, not both)
+    is the model data of a model package container as of a model's container."""
+    uri = "s3://acme-credit-artifacts/llm/explainer/"
+    package = api("sagemaker", "DescribeModelPackage.credit-risk-3")
+    spec = package["InferenceSpecification"]
+    container = {k: v for k, v in spec["Containers"][0].items() if k != "ModelDataUrl"}
+    container["ModelDataSource"] = {"S3DataSource": {"S3Uri": uri, "S3DataType": "S3Prefix", "CompressionType": "None"}}
+    package["InferenceSpecification"] = {**spec, "Containers": [container]}
+    assert not shape_errors(package, output_shape("sagemaker", "DescribeModelPackage"))
+    graph = model_package_graph(package)
+    assert node(graph, "ModelPackage", package["ModelPackageArn"]).props["model_data_url"] == uri
+    assert ("FEEDS", ("Dataset", uri), ("ModelPackage", package["ModelPackageArn"])) in {
+        (r.type, r.start, r.end) for r in graph.rels.values()}
+    model = api("sagemaker", "DescribeModel.uncompressed")
+    assert node(model_graph(model), "Model", model["ModelArn"]).props["model_data_url"] == uri
 
 
 # --- times -----------------------------------------------------------------------------------------------

@@ -279,13 +279,24 @@ def job_graph(kind: str, job: Mapping[str, Any]) -> Graph:
     return graph
 
 
+def model_data_of(containers: Iterable[Mapping[str, Any] | None]) -> str | None:
+    """The first container's model data: its ModelDataUrl (a model.tar.gz), or for an uncompressed model
+    (DescribeModel and DescribeModelPackage containers alike) its ModelDataSource.S3DataSource.S3Uri."""
+    for container in containers:
+        container = container or {}
+        source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+        uri = container.get("ModelDataUrl") or source.get("S3Uri")
+        if isinstance(uri, str) and uri:
+            return uri
+    return None
+
+
 def model_package_graph(package: Mapping[str, Any]) -> Graph:
     arn = package["ModelPackageArn"]
     group = package.get("ModelPackageGroupName")
     status = package.get("ModelPackageStatus")
     modified = package.get("LastModifiedTime") or package.get("CreationTime")
-    containers = (package.get("InferenceSpecification") or {}).get("Containers", [])
-    model_data = next((c.get("ModelDataUrl") for c in containers if c.get("ModelDataUrl")), None)
+    model_data = model_data_of((package.get("InferenceSpecification") or {}).get("Containers") or [])
     graph = Graph()
     ref = graph.node("ModelPackage", arn, {
         "name": package.get("ModelPackageName"), "group": group, "version": package.get("ModelPackageVersion"),
@@ -307,8 +318,7 @@ def model_package_graph(package: Mapping[str, Any]) -> Graph:
 
 def model_graph(model: Mapping[str, Any]) -> Graph:
     arn = model["ModelArn"]
-    containers = [model.get("PrimaryContainer") or {}] + list(model.get("Containers") or [])
-    model_data = next((c.get("ModelDataUrl") for c in containers if c.get("ModelDataUrl")), None)
+    model_data = model_data_of([model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])])
     graph = Graph()
     ref = graph.node("Model", arn, {"name": model.get("ModelName"), "created": model.get("CreationTime"),
                                     "model_data_url": model_data})
