@@ -86,7 +86,7 @@ def _walk(value: Any, resolver: Resolver, path: tuple[str, ...], name: str | Non
 
 
 def direction_of(path: tuple[str, ...]) -> str:
-    """"input" or "output" for an S3 URI at this path of field names (see the module's docstring)."""
+    """The direction ("input" or "output") of an S3 URI at this path of field names; see the module docstring."""
     for part in path:
         if part in _INPUT_SCOPES:
             return "input"
