@@ -7,7 +7,9 @@ from datetime import datetime
 
 from graphstore.reader import Reader
 
-TERMINAL_EXECUTION = ["Succeeded", "Failed", "Stopped"]
+# Final states in botocore's PipelineExecutionStatus, *JobStatus and StepStatus enums; kept equal to
+# collector.sagemaker.transform.TERMINAL / JOB_TERMINAL (graphstore does not import collector).
+TERMINAL_EXECUTION = ["Succeeded", "Failed", "Stopped", "CompletedWithFailures"]
 TERMINAL_JOB = ["Completed", "Failed", "Stopped"]
 TERMINAL_STEP = ["Succeeded", "Failed", "Stopped"]
 

@@ -73,6 +73,15 @@ def test_event_times_without_a_zone_or_with_an_offset_are_the_same_utc_times():
     assert canonical(sagemaker_effect(parse_body(json.dumps(event))[0]).graph) == canonical(effect("execution_succeeded").graph)
 
 
+def test_execution_completed_with_failures_is_terminal_and_enriched():
+    event = json.loads(text("events/execution_succeeded.json"))
+    event["detail"]["currentPipelineExecutionStatus"] = "CompletedWithFailures"
+    result = sagemaker_effect(parse_body(json.dumps(event))[0])
+    execution = result.graph.nodes[("PipelineExecution", EXEC)]
+    assert result.terminal_execution == (PIPE, EXEC)  # its steps and jobs are fetched, as for Succeeded
+    assert execution.state_rank == 2 and execution.state["end_time"] == utc(2024, 6, 3, 8, 41, 37)
+
+
 def test_execution_executing_inside_sns_and_a_late_arrival():
     running = effect("execution_executing_sns")
     assert running.terminal_execution is None and running.pipelines == {PIPE}

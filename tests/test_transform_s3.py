@@ -10,7 +10,7 @@ import pytest
 
 from collector.s3.extract import Observation
 from collector.s3.objects import ObjectRef
-from collector.s3.posture import UNKNOWN, posture_graph, posture_props, public_access_summary
+from collector.s3.posture import CALLS, UNKNOWN, posture_graph, posture_props, public_access_summary
 from collector.s3.schema import Column, columns_json, fingerprint
 from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
 from tests.transform_data import (
@@ -63,10 +63,6 @@ def test_denied_location_and_tags():
 
 
 @pytest.mark.parametrize("change", ["encryption denied", "versioning denied", "encryption removed"])
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="posture_props leaves out the dependent fields (encryption_key_id, bucket_key_enabled, "
-                          "mfa_delete) when their call is denied or the setting is absent, so the earlier values stand, "
-                          "against docs/s3-datasets.md ('an earlier value is never left standing')")
 def test_a_later_posture_leaves_no_earlier_value_standing(change):
     earlier = posture("acme-credit-data")
     field = change.split()[0]
@@ -78,6 +74,22 @@ def test_a_later_posture_leaves_no_earlier_value_standing(change):
     graph = posture_graph([earlier])
     graph.update(posture_graph([later]))  # what the write path does: SET n += props
     assert graph.nodes[("Bucket", "acme-credit-data")].props == posture_props(later), "earlier values left standing"
+
+
+@pytest.mark.parametrize("bucket", sorted(POSTURES))
+@pytest.mark.parametrize("call", [None, *CALLS])
+def test_every_posture_sets_every_property(bucket, call):
+    """Whatever is denied or absent, no property is left out (None would be dropped by the writer)."""
+    raw = posture(bucket)
+    if call is not None:
+        raw = replace(raw, errors={**raw.errors, call: "AccessDenied: Access Denied"},
+                      responses={k: v for k, v in raw.responses.items() if k != call})
+    props = posture_props(raw)
+    assert set(props) == set(POSTURES["acme-credit-data"]) and None not in props.values()
+    assert all(props[name] == UNKNOWN for name in {
+        "encryption": ("encryption", "encryption_key_id", "bucket_key_enabled"),
+        "versioning": ("versioning", "mfa_delete"), "location": ("region",),
+        "policy_status": ("policy_public",), "acl": ("acl_public",)}.get(call or "", ()))
 
 
 @pytest.mark.parametrize("block, policy, acl, expected", [

@@ -7,6 +7,8 @@ import pytest
 
 from collector.sagemaker.definition import parse_definition
 from collector.sagemaker.transform import (
+    JOB_TERMINAL,
+    TERMINAL,
     created_resources,
     domains_graph,
     execution_graph,
@@ -143,9 +145,6 @@ def test_failed_execution():
                      "last_modified": datetime(2024, 5, 27, 8, 32, 11, 250000, tzinfo=timezone.utc)}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "CompletedWithFailures (a terminal PipelineExecutionStatus in botocore's enum) "
-    "is not in TERMINAL: no end_time/elapsed_sec and state_rank 0"))
 def test_completed_with_failures_is_terminal():
     assert "CompletedWithFailures" in output_shape("sagemaker", "DescribePipelineExecution").members[
         "PipelineExecutionStatus"].enum
@@ -153,6 +152,18 @@ def test_completed_with_failures_is_terminal():
                  "PipelineExecutionStatus": "CompletedWithFailures"}
     found = node(execution_graph(execution, PIPE), "PipelineExecution", FAILED)
     assert found.state_rank == 2 and found.state["end_time"] == execution["LastModifiedTime"]
+
+
+def test_terminal_states_agree_with_botocore_and_the_stored_state_lists():
+    """The sync's incremental rule (graphstore.state) and the transforms (TERMINAL) call the same states final."""
+    from graphstore.state import TERMINAL_EXECUTION, TERMINAL_JOB, TERMINAL_STEP
+
+    executions = output_shape("sagemaker", "DescribePipelineExecution").members["PipelineExecutionStatus"].enum
+    steps = output_shape("sagemaker", "ListPipelineExecutionSteps").members["PipelineExecutionSteps"].member.members[
+        "StepStatus"].enum
+    assert set(TERMINAL_EXECUTION) == set(executions) - {"Executing", "Stopping"}
+    assert set(TERMINAL_STEP) == set(steps) - {"Starting", "Executing", "Stopping"}
+    assert set(TERMINAL_EXECUTION) | set(TERMINAL_STEP) <= TERMINAL and set(TERMINAL_JOB) == JOB_TERMINAL
 
 
 # --- step runs -------------------------------------------------------------------------------------------
@@ -292,9 +303,6 @@ def test_processing_job_launched_by_a_training_job_is_keyed_by_its_own_arn():
         f"{SM}:processing-job/pipelines-k2x7q9w1m4ab-evaluatecredit-vt5yb3nc8m"]
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "DescribeHyperParameterTuningJob has no HyperParameterTuningStartTime "
-    "(_JOB_TIMES asks for it), so a tuning job never gets start_time/elapsed_sec"))
 def test_tuning_job_has_a_start_and_elapsed_time():
     assert "HyperParameterTuningStartTime" not in output_shape("sagemaker", "DescribeHyperParameterTuningJob").members
     job = job_node(job_graph("TuningJob", api("sagemaker", "DescribeHyperParameterTuningJob.fraud-hpo")))
@@ -302,9 +310,6 @@ def test_tuning_job_has_a_start_and_elapsed_time():
     assert job.state["elapsed_sec"] == 5475.0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "AutoML job: what the job wrote (BestCandidate.InferenceContainers[].ModelDataUrl, "
-    "CandidateArtifactLocations, AutoMLJobArtifacts notebooks) comes out as FEEDS inputs"))
 def test_automl_job_outputs_are_produced_by_it():
     graph = job_graph("AutoMLJob", api("sagemaker", "DescribeAutoMLJobV2.credit-automl"))
     inputs = {r.start[1] for r in graph.rels.values() if r.type == "FEEDS"}
@@ -320,9 +325,6 @@ def test_automl_job_state_and_training_data():
     assert ("PRODUCES", job.ref, ("Dataset", "s3://acme-credit-artifacts/automl/")) in rels
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a ProcessingInput's DatasetDefinition (Athena/Redshift) OutputS3Uri is what the "
-    "job reads, but the 'Output' in the field name makes it a PRODUCES output"))
 def test_processing_input_from_an_athena_dataset_definition_is_an_input():
     job = {**api("sagemaker", "DescribeProcessingJob.evaluate"), "ProcessingInputs": [{
         "InputName": "applications", "AppManaged": False, "DatasetDefinition": {
@@ -389,12 +391,27 @@ def test_multi_container_model_takes_the_first_model_data():
         "s3://acme-credit-artifacts/ensemble/xgb.tar.gz"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "model_graph reads only ModelDataUrl: an uncompressed model's "
-    "PrimaryContainer.ModelDataSource.S3DataSource.S3Uri gives no data lineage"))
 def test_uncompressed_model_data_source():
     graph = model_graph(api("sagemaker", "DescribeModel.uncompressed"))
     assert ("Dataset", "s3://acme-credit-artifacts/llm/explainer/") in graph.nodes
+
+
+def test_uncompressed_model_package_and_model_data():
+    """ModelDataSource.S3DataSource.S3Uri (an uncompressed model's prefix; AWS takes it or ModelDataUrl, not both)
+    is the model data of a model package container as of a model's container."""
+    uri = "s3://acme-credit-artifacts/llm/explainer/"
+    package = api("sagemaker", "DescribeModelPackage.credit-risk-3")
+    spec = package["InferenceSpecification"]
+    container = {k: v for k, v in spec["Containers"][0].items() if k != "ModelDataUrl"}
+    container["ModelDataSource"] = {"S3DataSource": {"S3Uri": uri, "S3DataType": "S3Prefix", "CompressionType": "None"}}
+    package["InferenceSpecification"] = {**spec, "Containers": [container]}
+    assert not shape_errors(package, output_shape("sagemaker", "DescribeModelPackage"))
+    graph = model_package_graph(package)
+    assert node(graph, "ModelPackage", package["ModelPackageArn"]).props["model_data_url"] == uri
+    assert ("FEEDS", ("Dataset", uri), ("ModelPackage", package["ModelPackageArn"])) in {
+        (r.type, r.start, r.end) for r in graph.rels.values()}
+    model = api("sagemaker", "DescribeModel.uncompressed")
+    assert node(model_graph(model), "Model", model["ModelArn"]).props["model_data_url"] == uri
 
 
 # --- times -----------------------------------------------------------------------------------------------
@@ -415,9 +432,6 @@ def test_naive_times_are_utc_and_offsets_are_normalised():
         assert found.state_time.tzinfo is timezone.utc and found.props["start_time"].tzinfo is timezone.utc
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="graphstore.model treats naive datetimes as UTC, but _elapsed subtracts before normalising: "
-                          "a naive start with an aware end raises TypeError")
 def test_naive_start_with_an_aware_end():
     job = api("sagemaker", "DescribeTransformJob.score")
     job["TransformStartTime"] = job["TransformStartTime"].replace(tzinfo=None)

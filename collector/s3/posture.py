@@ -1,7 +1,11 @@
 """Bucket security posture: seven read-only S3 calls per bucket (fetch), then graph data (pure).
 
-A field whose call is denied is recorded as "Unknown" with the reason in `posture_errors`,
-so an earlier value is never left standing as if it were current.
+Every posture sets every property, so an earlier value is never left standing as if it were
+current (the writer drops None, so each field always has an explicit value): a call that is
+denied makes each field it decides "Unknown" (booleans too: `bucket_key_enabled`, `policy_public`,
+`acl_public`) with the reason in `posture_errors`; a setting that is absent is a fact
+(`encryption` "none" with `encryption_key_id` "" and `bucket_key_enabled` False, `versioning` and
+`mfa_delete` "Disabled", `public_access_block` and `tags` "{}").
 """
 from __future__ import annotations
 
@@ -70,11 +74,11 @@ def region_of(location: dict[str, Any] | None) -> str:
 
 def _encryption(raw: RawPosture) -> dict[str, Any]:
     if "encryption" in raw.errors:
-        return {"encryption": UNKNOWN}
+        return {"encryption": UNKNOWN, "encryption_key_id": UNKNOWN, "bucket_key_enabled": UNKNOWN}
     rules = ((raw.responses.get("encryption") or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
     default = next((r for r in rules if r.get("ApplyServerSideEncryptionByDefault")), None)
     if not default:
-        return {"encryption": "none", "encryption_key_id": ""}
+        return {"encryption": "none", "encryption_key_id": "", "bucket_key_enabled": False}
     apply = default["ApplyServerSideEncryptionByDefault"]
     algorithm = apply.get("SSEAlgorithm")
     name = {"AES256": "SSE-S3", "aws:kms": "SSE-KMS", "aws:kms:dsse": "DSSE-KMS"}.get(algorithm, str(algorithm))
@@ -84,7 +88,7 @@ def _encryption(raw: RawPosture) -> dict[str, Any]:
 
 def _versioning(raw: RawPosture) -> dict[str, Any]:
     if "versioning" in raw.errors:
-        return {"versioning": UNKNOWN}
+        return {"versioning": UNKNOWN, "mfa_delete": UNKNOWN}
     response = raw.responses.get("versioning") or {}
     return {"versioning": response.get("Status") or "Disabled", "mfa_delete": response.get("MFADelete") or "Disabled"}
 

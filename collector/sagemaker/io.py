@@ -3,6 +3,13 @@
 One walker serves every step type, including unknown ones: each string (or expression)
 that resolves to an s3:// URI is an input or an output, decided by the field names on
 its path, and named after the nearest InputName/OutputName/ChannelName or its field.
+
+Direction: the outermost field on the path that holds only inputs (ProcessingInputs,
+InputDataConfig, ...) or only outputs (ProcessingOutputConfig, OutputDataConfig, an AutoML
+job's BestCandidate and AutoMLJobArtifacts, ...) decides, whatever the names below it say: a
+processing input's DatasetDefinition.AthenaDatasetDefinition.OutputS3Uri is where the query
+result lands that the job then reads. Elsewhere a field named output/destination/target (or
+a container argument flag such as --output-path) on the path makes it an output.
 """
 from __future__ import annotations
 
@@ -23,6 +30,11 @@ IGNORED_FIELDS = frozenset({
 })
 _NAME_FIELDS = ("InputName", "OutputName", "ChannelName", "ChannelType")
 _OUTPUT_FIELD = re.compile(r"output|destination|target", re.IGNORECASE)
+# Fields of the Create*/Describe* shapes whose whole subtree is one direction.
+_INPUT_SCOPES = frozenset({"ProcessingInputs", "InputDataConfig", "AutoMLJobInputDataConfig", "TransformInput"})
+_OUTPUT_SCOPES = frozenset({"ProcessingOutputConfig", "OutputDataConfig", "TransformOutput",
+                            # DescribeAutoMLJob(V2): the best candidate's model data and artifacts, the notebooks
+                            "BestCandidate", "AutoMLJobArtifacts"})
 _FIELD_NAMES = {"ModelDataUrl": "model", "S3ModelArtifacts": "model", "OutputDataConfig": "output",
                 "TransformInput": "input", "TransformOutput": "output"}
 _GENERIC = frozenset({"S3Uri", "S3Input", "S3Output", "S3DataSource", "DataSource", "S3OutputPath",
@@ -73,8 +85,18 @@ def _walk(value: Any, resolver: Resolver, path: tuple[str, ...], name: str | Non
             previous = item if isinstance(item, str) else ""
 
 
+def direction_of(path: tuple[str, ...]) -> str:
+    """The direction ("input" or "output") of an S3 URI at this path of field names; see the module docstring."""
+    for part in path:
+        if part in _INPUT_SCOPES:
+            return "input"
+        if part in _OUTPUT_SCOPES:
+            return "output"
+    return "output" if any(_OUTPUT_FIELD.search(p) for p in path) else "input"
+
+
 def _ref(uri: str, path: tuple[str, ...], name: str | None) -> DataRef:
-    direction = "output" if any(_OUTPUT_FIELD.search(p) for p in path) else "input"
+    direction = direction_of(path)
     if name is None:
         name = next((_FIELD_NAMES[p] for p in reversed(path) if p in _FIELD_NAMES), None)
     if name is None:

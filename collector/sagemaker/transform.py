@@ -9,9 +9,11 @@ from typing import Any
 from collector.s3uri import guess_format, split
 from collector.sagemaker.definition import PipelineDef, StepDef
 from collector.sagemaker.io import DataRef, find_data
-from graphstore.model import Graph, NodeRef
+from graphstore.model import Graph, NodeRef, utc
 
-TERMINAL = frozenset({"Succeeded", "Failed", "Stopped", "Completed", "Deleted"})
+# Final states of executions (botocore's PipelineExecutionStatus: Succeeded, Failed, Stopped, CompletedWithFailures)
+# and step runs, with Completed/Deleted of the other resources. graphstore.state.TERMINAL_* list the same per kind.
+TERMINAL = frozenset({"Succeeded", "Failed", "Stopped", "CompletedWithFailures", "Completed", "Deleted"})
 JOB_TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 
 
@@ -54,7 +56,8 @@ def _json(value: Any) -> str | None:
 
 
 def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
-    return round((end - start).total_seconds(), 3) if start and end else None
+    """Seconds from start to end; a naive time is UTC (as graphstore.model has it), so naive and aware mix."""
+    return round((utc(end) - utc(start)).total_seconds(), 3) if start and end else None
 
 
 def add_data(graph: Graph, owner: NodeRef, refs: Iterable[DataRef], **rel_props: Any) -> None:
@@ -218,11 +221,13 @@ def step_run_data_graph(execution_arn: str, step: StepDef) -> Graph:
     return graph
 
 
+# Describe*Job fields per kind: (start, end). DescribeHyperParameterTuningJob has no start time of its own
+# (CreationTime, HyperParameterTuningEndTime, LastModifiedTime), nor has DescribeAutoMLJob(V2).
 _JOB_TIMES = {
     "TrainingJob": ("TrainingStartTime", "TrainingEndTime"),
     "ProcessingJob": ("ProcessingStartTime", "ProcessingEndTime"),
     "TransformJob": ("TransformStartTime", "TransformEndTime"),
-    "TuningJob": ("HyperParameterTuningStartTime", "HyperParameterTuningEndTime"),
+    "TuningJob": ("CreationTime", "HyperParameterTuningEndTime"),
     "AutoMLJob": ("CreationTime", "EndTime"),
 }
 # Describe*Job fields per kind: (ARN, status, name). A processing job's response can also carry a
@@ -274,13 +279,24 @@ def job_graph(kind: str, job: Mapping[str, Any]) -> Graph:
     return graph
 
 
+def model_data_of(containers: Iterable[Mapping[str, Any] | None]) -> str | None:
+    """The first container's model data: its ModelDataUrl (a model.tar.gz), or for an uncompressed model
+    (DescribeModel and DescribeModelPackage containers alike) its ModelDataSource.S3DataSource.S3Uri."""
+    for container in containers:
+        container = container or {}
+        source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+        uri = container.get("ModelDataUrl") or source.get("S3Uri")
+        if isinstance(uri, str) and uri:
+            return uri
+    return None
+
+
 def model_package_graph(package: Mapping[str, Any]) -> Graph:
     arn = package["ModelPackageArn"]
     group = package.get("ModelPackageGroupName")
     status = package.get("ModelPackageStatus")
     modified = package.get("LastModifiedTime") or package.get("CreationTime")
-    containers = (package.get("InferenceSpecification") or {}).get("Containers", [])
-    model_data = next((c.get("ModelDataUrl") for c in containers if c.get("ModelDataUrl")), None)
+    model_data = model_data_of((package.get("InferenceSpecification") or {}).get("Containers") or [])
     graph = Graph()
     ref = graph.node("ModelPackage", arn, {
         "name": package.get("ModelPackageName"), "group": group, "version": package.get("ModelPackageVersion"),
@@ -302,8 +318,7 @@ def model_package_graph(package: Mapping[str, Any]) -> Graph:
 
 def model_graph(model: Mapping[str, Any]) -> Graph:
     arn = model["ModelArn"]
-    containers = [model.get("PrimaryContainer") or {}] + list(model.get("Containers") or [])
-    model_data = next((c.get("ModelDataUrl") for c in containers if c.get("ModelDataUrl")), None)
+    model_data = model_data_of([model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])])
     graph = Graph()
     ref = graph.node("Model", arn, {"name": model.get("ModelName"), "created": model.get("CreationTime"),
                                     "model_data_url": model_data})
