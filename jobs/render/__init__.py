@@ -1,0 +1,44 @@
+"""Pictures of lineage without Neo4j Browser: `lineage-collector render`.
+
+Any {"nodes": [...], "edges": [...]} graph (a pipeline's `graphPipeline`, a query's subgraph) is laid out
+left to right (`layout`, pure), styled with the shared palette (`graphstore.palette`, via `scene`) and
+written as a static SVG (`svg`), a self-contained interactive HTML page (`html`: the SVG and our own
+small script, nothing fetched at view time) or a PNG (`png`, drawn with Pillow).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jobs.render.graph import from_lineage, lineage_title, picture
+from jobs.render.scene import scene
+
+FORMATS = (".html", ".htm", ".svg", ".png")
+
+__all__ = ["FORMATS", "from_lineage", "lineage_title", "render", "render_file"]
+
+
+def render(graph: Mapping[str, Any], fmt: str, *, title: str = "", max_nodes: int = 300) -> bytes:
+    """The picture of `graph` in `fmt` (a file extension of FORMATS) as bytes."""
+    drawn = scene(picture(graph, title=title, max_nodes=max_nodes))
+    if fmt == ".png":
+        from jobs.render.png import render_png
+
+        return render_png(drawn)
+    if fmt in (".html", ".htm"):
+        from jobs.render.html import render_html
+
+        return render_html(drawn).encode()
+    if fmt == ".svg":
+        from jobs.render.svg import render_svg
+
+        return render_svg(drawn).encode()
+    raise ValueError(f"cannot write {fmt or 'a file without an extension'}: use one of {', '.join(FORMATS)}")
+
+
+def render_file(graph: Mapping[str, Any], path: Path, *, title: str = "", max_nodes: int = 300) -> int:
+    """Write the picture of `graph` to `path`, its format by the extension; the number of nodes drawn."""
+    data = render(graph, path.suffix.lower(), title=title, max_nodes=max_nodes)
+    path.write_bytes(data)
+    return min(len(graph.get("nodes") or []), max_nodes)
