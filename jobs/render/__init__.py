@@ -8,20 +8,32 @@ small script, nothing fetched at view time) or a PNG (`png`, drawn with Pillow).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.render.graph import from_lineage, lineage_title, picture
+from jobs.render.graph import Picture, from_lineage, lineage_title, picture
 from jobs.render.scene import scene
 
 FORMATS = (".html", ".htm", ".svg", ".png")
 
-__all__ = ["FORMATS", "from_lineage", "lineage_title", "render", "render_file"]
+__all__ = ["FORMATS", "Drawn", "from_lineage", "lineage_title", "render", "render_file"]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    nodes: int
+    edges: int
+    notes: tuple[str, ...]
 
 
 def render(graph: Mapping[str, Any], fmt: str, *, title: str = "", max_nodes: int = 300) -> bytes:
     """The picture of `graph` in `fmt` (a file extension of FORMATS) as bytes."""
-    drawn = scene(picture(graph, title=title, max_nodes=max_nodes))
+    return _render(picture(graph, title=title, max_nodes=max_nodes), fmt)
+
+
+def _render(drawing: Picture, fmt: str) -> bytes:
+    drawn = scene(drawing)
     if fmt == ".png":
         from jobs.render.png import render_png
 
@@ -37,8 +49,8 @@ def render(graph: Mapping[str, Any], fmt: str, *, title: str = "", max_nodes: in
     raise ValueError(f"cannot write {fmt or 'a file without an extension'}: use one of {', '.join(FORMATS)}")
 
 
-def render_file(graph: Mapping[str, Any], path: Path, *, title: str = "", max_nodes: int = 300) -> int:
-    """Write the picture of `graph` to `path`, its format by the extension; the number of nodes drawn."""
-    data = render(graph, path.suffix.lower(), title=title, max_nodes=max_nodes)
-    path.write_bytes(data)
-    return min(len(graph.get("nodes") or []), max_nodes)
+def render_file(graph: Mapping[str, Any], path: Path, *, title: str = "", max_nodes: int = 300) -> Drawn:
+    """Write the picture of `graph` to `path`, in the format its extension names."""
+    drawing = picture(graph, title=title, max_nodes=max_nodes)
+    path.write_bytes(_render(drawing, path.suffix.lower()))
+    return Drawn(len(drawing.nodes), len(drawing.edges), drawing.notes)
