@@ -115,7 +115,7 @@ SCRIPT = r"""
   }, {passive: false});
   view.addEventListener("pointerdown", function (ev) {
     drag = {x: ev.clientX, y: ev.clientY, ox: at.x, oy: at.y, moved: false};
-    view.setPointerCapture(ev.pointerId);
+    try { view.setPointerCapture(ev.pointerId); } catch (e) { /* a pointer already gone */ }
   });
   view.addEventListener("pointermove", function (ev) {
     if (drag) {
