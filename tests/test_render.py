@@ -147,7 +147,7 @@ def test_png_is_a_picture_of_sensible_size(synced_env, out_dir):
         assert image.format == "PNG" and 800 <= image.width <= 12000 and 200 <= image.height <= 12000
         colours = {c for _, c in image.convert("RGB").getcolors(maxcolors=1 << 20)}
     assert tuple(int(palette.SUCCEEDED[i:i + 2], 16) for i in (1, 3, 5)) in colours
-    assert tuple(int(palette.LABELS["Dataset"][i:i + 2], 16) for i in (1, 3, 5)) in colours
+    assert tuple(int(palette.LABELS["Dataset"].fill[i:i + 2], 16) for i in (1, 3, 5)) in colours
 
 
 def test_output_is_byte_identical_run_to_run(synced_env, out_dir):
@@ -277,3 +277,18 @@ def test_big_graphs_are_cut_with_a_note_and_any_graph_shape_renders():
     assert "<title>n7\nrows: 7</title>" in render(graph, ".svg", max_nodes=10).decode()
     with pytest.raises(ValueError, match="use one of"):
         render(graph, ".gif")
+
+
+def test_the_palette_is_the_browser_style():
+    """graphstore/palette.py is the one palette: the Neo4j Browser style sheet, where there is one, uses its colours."""
+    rules = {sel: dict(re.findall(r"([\w-]+):\s*([^;]+);", body))
+             for sel, body in re.findall(r"((?:node|relationship)(?:\.\w+)?)\s*\{([^}]*)\}", palette.grass())}
+    assert rules["node.Dataset"] == {"color": palette.LABELS["Dataset"].fill, "border-color": palette.LABELS["Dataset"].border,
+                                     "text-color-internal": palette.LABELS["Dataset"].text}
+    assert rules["node.Failed"]["color"] == palette.FAILED and rules["relationship.FEEDS"]["color"] == "#23B3D7"
+    for style_sheet in sorted((Path(__file__).parents[1] / "graphstore").glob("browser/*.grass")):
+        declared = {sel: dict(re.findall(r"([\w-]+):\s*([^;]+);", body))
+                    for sel, body in re.findall(r"((?:node|relationship)(?:\.\w+)?)\s*\{([^}]*)\}", style_sheet.read_text())}
+        for sel, colours in rules.items():
+            given = {k: v.strip().upper() for k, v in declared.get(sel, {}).items() if k in colours}
+            assert given == {k: v.upper() for k, v in colours.items() if k in given}, (style_sheet.name, sel)

@@ -94,10 +94,10 @@ def _legend(picture: Picture) -> list[tuple[str, str, bool]]:
         if node.status:
             statuses.add(node.status)
         else:
-            kinds.setdefault(kind_name(node.kind), (palette.label_colour(node.kind), node.kind in PILL_KINDS))
+            kinds.setdefault(kind_name(node.kind), (palette.label_style(node.kind).fill, node.kind in PILL_KINDS))
     ordered = [s for s in STATUS_ORDER if s in statuses] + sorted(statuses - set(STATUS_ORDER))
     return ([(name, fill, pill) for name, (fill, pill) in kinds.items()]
-            + [(status, palette.status_colour(status), False) for status in ordered])
+            + [(status, palette.status_style(status).fill, False) for status in ordered])
 
 
 def scene(picture: Picture) -> Scene:
@@ -114,11 +114,11 @@ def scene(picture: Picture) -> Scene:
 
     nodes = []
     for node in picture.nodes:
-        fill = palette.node_colour(node.kind, node.status)
+        style = palette.node_style(node.kind, node.status)
         box = layout.boxes[node.id]
         pill = node.kind in PILL_KINDS
-        nodes.append(NodeShape(node, Box(box.x, box.y + top, box.w, box.h), box.h / 2 if pill else 6.0, pill, fill,
-                               palette.border_colour(fill), palette.text_colour(fill), truncate(node.label, LABEL_CHARS),
+        nodes.append(NodeShape(node, Box(box.x, box.y + top, box.w, box.h), box.h / 2 if pill else 6.0, pill,
+                               style.fill, style.border, style.text, truncate(node.label, LABEL_CHARS),
                                truncate(node.subtitle or "", SUBTITLE_CHARS)))
     edges = []
     for edge, route in zip(picture.edges, layout.routes, strict=True):
