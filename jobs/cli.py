@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="draw a pipeline's lineage, read from Neo4j, as an interactive HTML page, "
                                            "an SVG or a PNG (by the output file's extension)")
-    render.add_argument("--pipeline", required=True)
+    drawn = render.add_mutually_exclusive_group(required=True)
+    drawn.add_argument("--pipeline", help="a pipeline's lineage, read from Neo4j")
+    drawn.add_argument("--graph", metavar="JSON", help="any {nodes, edges} graph from a file (- for stdin), e.g. the "
+                                                       "output of `lineage` (its graphPipeline is drawn)")
     render.add_argument("--region")
     render.add_argument("--domain")
     render.add_argument("--include-latest-exec", action=argparse.BooleanOptionalAction, default=True,
@@ -243,23 +246,32 @@ def cmd_render(args: argparse.Namespace, settings: Any) -> int:
     from pathlib import Path
 
     from graphstore.views import PipelineNotFound
-    from jobs.render import FORMATS, from_lineage, lineage_title, render_file
+    from jobs.render import FORMATS, from_lineage, graph_json, lineage_title, render_file
 
     output = Path(args.output)
     if output.suffix.lower() not in FORMATS:
         print(f"lineage-collector: cannot write {output.name}: the file must end in {', '.join(FORMATS)}",
               file=sys.stderr)
         return 2
-    app = _app(settings)
-    try:
-        lineage = app.views.lineage(args.pipeline, region=args.region, domain=args.domain,
-                                    include_latest_exec=args.include_latest_exec, view=args.view)
-    except PipelineNotFound:
-        print(f"pipeline not found: {args.pipeline}", file=sys.stderr)
-        return 2
-    finally:
-        app.close()
-    drawn = render_file(from_lineage(lineage), output, title=lineage_title(lineage), max_nodes=args.max_nodes)
+    if args.graph:
+        try:
+            graph, title = graph_json(sys.stdin.read() if args.graph == "-" else Path(args.graph).read_text(),
+                                      "" if args.graph == "-" else Path(args.graph).stem)
+        except (OSError, ValueError) as exc:
+            print(f"lineage-collector: {args.graph}: {exc}", file=sys.stderr)
+            return 2
+    else:
+        app = _app(settings)
+        try:
+            lineage = app.views.lineage(args.pipeline, region=args.region, domain=args.domain,
+                                        include_latest_exec=args.include_latest_exec, view=args.view)
+        except PipelineNotFound:
+            print(f"pipeline not found: {args.pipeline}", file=sys.stderr)
+            return 2
+        finally:
+            app.close()
+        graph, title = from_lineage(lineage), lineage_title(lineage)
+    drawn = render_file(graph, output, title=title, max_nodes=args.max_nodes)
     print(f"wrote {output}: {drawn.nodes} nodes, {drawn.edges} edges" + "".join(f"; {n}" for n in drawn.notes))
     return 0
 

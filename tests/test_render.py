@@ -168,6 +168,35 @@ def test_views_and_unknown_pipelines(synced_env, out_dir):
     assert missing.returncode == 2 and "pipeline not found" in missing.stderr
 
 
+def test_any_graph_json_renders_and_a_saved_lineage_draws_as_the_pipeline(synced_env, out_dir):
+    saved = out_dir / "churn.json"
+    saved.write_text(cli(synced_env, "lineage", "--pipeline", "churn-training").stdout)
+    from_file = out_dir / "from-file.svg"
+    result = cli({"NEO4J_URI": "bolt://127.0.0.1:1"}, "render", "--graph", str(saved), "-o", str(from_file))
+    assert result.returncode == 0, result.stderr
+    assert from_file.read_bytes() == rendered(synced_env, out_dir, "churn-training", ".svg").read_bytes()
+
+    graph = {"nodes": [{"id": "raw.customers", "kind": "Table"}, {"id": "stg.customers", "kind": "Table"},
+                       {"id": "s3://acme-ml-data/churn/raw/", "kind": "Dataset"},
+                       {"id": "run", "label": "TrainChurnModel", "kind": "StepRun", "status": "Failed"}],
+             "edges": [{"source": "raw.customers", "target": "stg.customers", "kind": "FEEDS"},
+                       {"source": "stg.customers", "target": "s3://acme-ml-data/churn/raw/", "kind": "STORED_AT"},
+                       {"source": "s3://acme-ml-data/churn/raw/", "target": "run", "kind": "FEEDS"}]}
+    result = subprocess.run([sys.executable, "-m", "jobs.cli", "render", "--graph", "-", "-o", str(out_dir / "q.svg")],
+                            input=json.dumps(graph), capture_output=True, text=True, timeout=60, cwd=out_dir)
+    assert result.returncode == 0, result.stderr
+    nodes = svg_nodes(ET.parse(out_dir / "q.svg").getroot())
+    assert nodes["run"].find(f"{SVG}rect").get("fill") == palette.FAILED
+    assert nodes["raw.customers"].find(f"{SVG}rect").get("fill") == palette.LABELS["Table"].fill
+    xs = [node_x(nodes[n["id"]]) for n in graph["nodes"]]
+    assert xs == sorted(xs) and len(set(xs)) == 4
+
+    bad = out_dir / "bad.json"
+    bad.write_text('{"rows": []}')
+    result = cli({}, "render", "--graph", str(bad), "-o", str(out_dir / "bad.svg"))
+    assert result.returncode == 2 and "not a graph" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_an_unknown_extension_is_refused_before_reading_anything():
     result = cli({"NEO4J_URI": "bolt://127.0.0.1:1"}, "render", "--pipeline", "p", "-o", "picture.jpg")
     assert result.returncode == 2 and "must end in .html" in result.stderr and "Traceback" not in result.stderr

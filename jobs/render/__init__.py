@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.render.graph import Picture, from_lineage, lineage_title, picture
+from jobs.render.graph import Picture, from_lineage, graph_json, lineage_title, picture
 from jobs.render.scene import scene
 
 FORMATS = (".html", ".htm", ".svg", ".png")
 
-__all__ = ["FORMATS", "Drawn", "from_lineage", "lineage_title", "render", "render_file"]
+__all__ = ["FORMATS", "Drawn", "from_lineage", "graph_json", "lineage_title", "render", "render_file"]
 
 
 @dataclass(frozen=True)

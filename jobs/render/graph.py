@@ -163,3 +163,18 @@ def lineage_title(lineage: Mapping[str, Any]) -> str:
         return f"{name} (no execution)" if "summary" in lineage else name
     started = (latest.get("startTime") or "")[:16].replace("T", " ")
     return f"{name} · latest execution {latest.get('status')}" + (f" · started {started}" if started else "")
+
+
+def graph_json(text: str, name: str = "") -> tuple[dict[str, Any], str]:
+    """(graph, title) of a JSON text: a lineage JSON (its graphPipeline) or any {"nodes", "edges"} graph."""
+    try:
+        given = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if isinstance(given, dict) and isinstance(given.get("graphPipeline"), dict) and "pipeline" in given:
+        return from_lineage(given), lineage_title(given)
+    if not isinstance(given, dict) or not isinstance(given.get("nodes"), list) \
+            or not all(isinstance(n, dict) and "id" in n for n in given["nodes"]) \
+            or not all(isinstance(e, dict) and "source" in e and "target" in e for e in given.get("edges") or []):
+        raise ValueError('not a graph: expected {"nodes": [{"id", ...}], "edges": [{"source", "target", ...}]}')
+    return given, name
