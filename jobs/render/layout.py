@@ -260,7 +260,7 @@ def layered(sizes: Mapping[str, tuple[float, float]], edges: Sequence[tuple[str,
         points.append((last.x, last.cy))
         routes.append(Route(ids[s], ids[t], tuple(reversed(points)) if flipped else tuple(points), reversed=flipped))
 
-    right = max((b.x + b.w for b in boxes.values()), default=0.0)
+    right = max([b.x + b.w for b in boxes.values()] + [p[0] for r in routes for p in r.points], default=0.0)
     bottom = max([b.y + b.h for b in boxes.values()] + [p[1] for r in routes for p in r.points], default=0.0)
     return Layout(boxes=boxes, routes=tuple(routes), layers={ids[v]: layer[v] for v in range(n)},
                   width=right + margin, height=bottom + margin)
