@@ -153,6 +153,62 @@ def fit_in_order(desired: Sequence[float], gaps: Sequence[float]) -> list[float]
     return [v + o for v, o in zip(values, offsets, strict=True)]
 
 
+def split_long_edges(dag: Sequence[tuple[int, int]], layer: list[int], width: list[float], height: list[float]
+                     ) -> tuple[list[list[int]], list[list[int]], dict[tuple[int, int], list[int]]]:
+    """Dummy points on edges spanning several layers (appended to `layer`, `width`, `height`): the
+    successors and predecessors of the graph with them, and each edge's chain of points."""
+    gsucc: list[list[int]] = [[] for _ in layer]
+    gpred: list[list[int]] = [[] for _ in layer]
+    chains: dict[tuple[int, int], list[int]] = {}
+    for s, t in dag:
+        chain = [s]
+        for lay in range(layer[s] + 1, layer[t]):
+            chain.append(len(layer))
+            layer.append(lay)
+            width.append(0.0)
+            height.append(2.0)
+            gsucc.append([])
+            gpred.append([])
+        chain.append(t)
+        for a, b in pairwise(chain):
+            gsucc[a].append(b)
+            gpred[b].append(a)
+        chains[s, t] = chain
+    return gsucc, gpred, chains
+
+
+def place_vertically(rows: Sequence[list[int]], height: Sequence[float], succ: Sequence[Sequence[int]],
+                     pred: Sequence[Sequence[int]], *, real: int, node_gap: float, passes: int = 3) -> list[float]:
+    """Centre heights: stacked in order, then pulled to the mean of their neighbours, down, up, then both
+    ways; dummy points (index >= `real`) need half the gap."""
+    cy = [0.0] * len(height)
+    for row in rows:
+        top = 0.0
+        for v in row:
+            cy[v] = top + height[v] / 2
+            top += height[v] + node_gap
+
+    def gap(a: int, b: int) -> float:
+        return (height[a] + height[b]) / 2 + (node_gap / 2 if a >= real or b >= real else node_gap)
+
+    def pull(order: range, both: bool) -> None:
+        for i in order:
+            row = rows[i]
+            desired = []
+            for v in row:
+                ns = [cy[u] for u in (list(pred[v]) + list(succ[v]) if both else pred[v] if order.step > 0 else succ[v])]
+                desired.append(sum(ns) / len(ns) if ns else cy[v])
+            for v, y in zip(row, fit_in_order(desired, [gap(a, b) for a, b in pairwise(row)]), strict=True):
+                cy[v] = y
+
+    depth = len(rows)
+    for _ in range(passes):
+        pull(range(1, depth), False)
+        pull(range(depth - 2, -1, -1), False)
+    pull(range(depth), True)
+    return cy
+
+
 def layered(sizes: Mapping[str, tuple[float, float]], edges: Sequence[tuple[str, str]], *,
             layer_gap: float = 72, node_gap: float = 16, margin: float = 16, sweeps: int = 4) -> Layout:
     """Boxes for `sizes` (id -> (width, height), in drawing order) and a route for each edge, left to right."""
@@ -173,30 +229,9 @@ def layered(sizes: Mapping[str, tuple[float, float]], edges: Sequence[tuple[str,
         pred[t].append(s)
     layer = longest_path_layers(n, succ, pred)
 
-    # Dummy points for long edges: the chain of each DAG edge, in layer order.
     width = [sizes[v][0] for v in ids]
     height = [sizes[v][1] for v in ids]
-    chains: dict[tuple[int, int], list[int]] = {}
-    gsucc, gpred = [list(s) for s in succ], [list(p) for p in pred]
-    for s, t in dag:
-        chain = [s]
-        for lay in range(layer[s] + 1, layer[t]):
-            d = len(layer)
-            layer.append(lay)
-            width.append(0.0)
-            height.append(2.0)
-            gsucc.append([])
-            gpred.append([])
-            chain.append(d)
-        chain.append(t)
-        if len(chain) > 2:
-            gsucc[s].remove(t)
-            gpred[t].remove(s)
-            for a, b in pairwise(chain):
-                gsucc[a].append(b)
-                gpred[b].append(a)
-        chains[s, t] = chain
-
+    gsucc, gpred, chains = split_long_edges(dag, layer, width, height)
     depth = max(layer, default=-1) + 1
     rows: list[list[int]] = [[] for _ in range(depth)]
     for v in range(len(layer)):
@@ -210,33 +245,7 @@ def layered(sizes: Mapping[str, tuple[float, float]], edges: Sequence[tuple[str,
         col_x.append(col_x[-1] + w + layer_gap)
     cx = [col_x[layer[v]] + col_w[layer[v]] / 2 for v in range(len(layer))]
 
-    # y: stacked, then pulled towards neighbours a few times (down, up, then both).
-    cy = [0.0] * len(layer)
-    for row in rows:
-        top = 0.0
-        for v in row:
-            cy[v] = top + height[v] / 2
-            top += height[v] + node_gap
-
-    def gap(a: int, b: int) -> float:
-        dummy = a >= n or b >= n
-        return (height[a] + height[b]) / 2 + (node_gap / 2 if dummy else node_gap)
-
-    def pull(order: range, near: Sequence[Sequence[int]] | None) -> None:
-        for i in order:
-            row = rows[i]
-            desired = []
-            for v in row:
-                ns = [cy[u] for u in (near[v] if near is not None else gpred[v] + gsucc[v])]
-                desired.append(sum(ns) / len(ns) if ns else cy[v])
-            for v, y in zip(row, fit_in_order(desired, [gap(a, b) for a, b in pairwise(row)]),
-                            strict=True):
-                cy[v] = y
-
-    for _ in range(3):
-        pull(range(1, depth), gpred)
-        pull(range(depth - 2, -1, -1), gsucc)
-    pull(range(depth), None)
+    cy = place_vertically(rows, height, gsucc, gpred, real=n, node_gap=node_gap)
 
     top = min((cy[v] - height[v] / 2 for v in range(n)), default=0.0)
     shift = margin - top
