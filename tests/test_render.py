@@ -89,7 +89,7 @@ def test_html_is_self_contained_and_holds_every_node(synced_env, out_dir):
     expected = {n["id"] for n in lineage(synced_env, "churn-training")["graphPipeline"]["nodes"]}
     page = rendered(synced_env, out_dir, "churn-training", ".html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<script>" in page
-    assert REMOTE.findall(page) == []
+    assert REMOTE.findall(page) == [] and "http" not in page  # not even a namespace name
     assert "<link" not in page and not re.search(r"<script[^>]*\bsrc=", page)
     ids = {html.unescape(v) for v in re.findall(r'data-id="([^"]*)"', page)}
     assert ids == expected

@@ -77,15 +77,16 @@ def _header(scene: Scene) -> list[str]:
 
 
 def render_svg(scene: Scene, *, standalone: bool = True) -> str:
-    """The scene as an SVG document (`standalone`: with the XML declaration, for a .svg file)."""
+    """The scene as an SVG document (`standalone`: with the XML declaration and namespace, for a .svg file)."""
     colours = sorted({e.colour for e in scene.edges})
     markers = "".join(
         f'<marker id="{_marker(c)}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7"'
         f' orient="auto-start-reverse"><polygon points="0,1 10,5 0,9" fill="{c}"/></marker>' for c in colours)
     w, h = num(scene.width), num(scene.height)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>'] if standalone else []
+    namespace = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""  # HTML knows <svg> without it
     lines += [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="{w}" height="{h}" viewBox="0 0 {w} {h}"'
+        f'<svg{namespace} class="lineage" width="{w}" height="{h}" viewBox="0 0 {w} {h}"'
         f' font-family="{FONT}">',
         f"<title>{escape(scene.title or 'lineage')}</title>",
         f"<defs>{markers}</defs>",
