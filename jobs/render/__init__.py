@@ -4,6 +4,11 @@ Any {"nodes": [...], "edges": [...]} graph (a pipeline's `graphPipeline`, a quer
 left to right (`layout`, pure), styled with the shared palette (`graphstore.palette`, via `scene`) and
 written as a static SVG (`svg`), a self-contained interactive HTML page (`html`: the SVG and our own
 small script, nothing fetched at view time) or a PNG (`png`, drawn with Pillow).
+
+`render --query NAME --param k=v` is to come with the query library (graphstore.queries, its
+`QueryLibrary.subgraph(name, params)` gives this same {"nodes", "edges"} shape): one more member of the
+command's `--pipeline`/`--graph` group whose graph is that subgraph, drawn by `render_file` unchanged.
+Until then `render --graph -` draws any such JSON from stdin.
 """
 from __future__ import annotations
 
