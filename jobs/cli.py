@@ -52,6 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     lineage.add_argument("--include-latest-exec", action=argparse.BooleanOptionalAction, default=True)
     lineage.add_argument("--view", choices=("pipeline", "data", "both"), default="both")
 
+    render = sub.add_parser("render", help="draw a pipeline's lineage, read from Neo4j, as an interactive HTML page, "
+                                           "an SVG or a PNG (by the output file's extension)")
+    drawn = render.add_mutually_exclusive_group(required=True)
+    drawn.add_argument("--pipeline", help="a pipeline's lineage, read from Neo4j")
+    drawn.add_argument("--graph", metavar="JSON", help="any {nodes, edges} graph from a file (- for stdin), e.g. the "
+                                                       "output of `lineage` (its graphPipeline is drawn)")
+    render.add_argument("--region")
+    render.add_argument("--domain")
+    render.add_argument("--include-latest-exec", action=argparse.BooleanOptionalAction, default=True,
+                        help="colour steps by the status of the latest execution (default)")
+    render.add_argument("--view", choices=("pipeline", "data", "both"), default="both")
+    render.add_argument("--max-nodes", type=int, default=300, help="draw at most this many nodes (default 300)")
+    render.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.html, FILE.svg or FILE.png")
+
     inventory = sub.add_parser("inventory", help="print region -> domains -> pipelines, read from Neo4j")
     inventory.add_argument("--regions", type=_csv)
 
@@ -228,6 +242,40 @@ def cmd_lineage(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace, settings: Any) -> int:
+    from pathlib import Path
+
+    from graphstore.views import PipelineNotFound
+    from jobs.render import FORMATS, from_lineage, graph_json, lineage_title, render_file
+
+    output = Path(args.output)
+    if output.suffix.lower() not in FORMATS:
+        print(f"lineage-collector: cannot write {output.name}: the file must end in {', '.join(FORMATS)}",
+              file=sys.stderr)
+        return 2
+    if args.graph:
+        try:
+            graph, title = graph_json(sys.stdin.read() if args.graph == "-" else Path(args.graph).read_text(),
+                                      "" if args.graph == "-" else Path(args.graph).stem)
+        except (OSError, ValueError) as exc:
+            print(f"lineage-collector: {args.graph}: {exc}", file=sys.stderr)
+            return 2
+    else:
+        app = _app(settings)
+        try:
+            lineage = app.views.lineage(args.pipeline, region=args.region, domain=args.domain,
+                                        include_latest_exec=args.include_latest_exec, view=args.view)
+        except PipelineNotFound:
+            print(f"pipeline not found: {args.pipeline}", file=sys.stderr)
+            return 2
+        finally:
+            app.close()
+        graph, title = from_lineage(lineage), lineage_title(lineage)
+    drawn = render_file(graph, output, title=title, max_nodes=args.max_nodes)
+    print(f"wrote {output}: {drawn.nodes} nodes, {drawn.edges} edges" + "".join(f"; {n}" for n in drawn.notes))
+    return 0
+
+
 def cmd_inventory(args: argparse.Namespace, settings: Any) -> int:
     app = _app(settings)
     try:
@@ -285,6 +333,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 COMMANDS = {
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
+    "render": cmd_render,
 }
 
 if __name__ == "__main__":
