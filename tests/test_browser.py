@@ -355,7 +355,9 @@ def test_browser_applies_the_style_and_opens_the_guide_on_connect(served: Any, p
     expect(result.get_by_test_id("property-details-overview-node-label-Failed")).to_be_visible()
 
     shot = tmp_path / "browser-lineage.png"
-    page.wait_for_timeout(1500)  # let the layout settle
+    page.set_viewport_size({"width": 1200, "height": 700})
+    result.get_by_title("Fullscreen").click()
+    page.wait_for_timeout(2500)  # let the layout settle
     result.screenshot(path=str(shot))
     print(f"\nscreenshot: {shot}")
     if os.environ.get("LINEAGE_UPDATE_SCREENSHOT"):
