@@ -36,11 +36,12 @@ class Relationship:
 
 
 JOB_KINDS = ("ProcessingJob", "TrainingJob", "TransformJob", "TuningJob", "AutoMLJob")
-# The statuses of the SageMaker APIs, each also a label (graphstore/browser/lineage.grass colours them);
-# a status not listed (one AWS adds later) gives no status label.
-EXECUTION_STATUSES = ("Executing", "Stopping", "Stopped", "Failed", "Succeeded")
+# The statuses of the SageMaker APIs (their enums in botocore's model, tests/test_status_labels.py checks),
+# each also a label (graphstore/browser/lineage.grass colours them); a status not listed (one AWS adds
+# later) gives no status label.
+EXECUTION_STATUSES = ("Executing", "Stopping", "Stopped", "Failed", "Succeeded", "CompletedWithFailures")
 STEP_STATUSES = ("Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded")
-JOB_STATUSES = ("InProgress", "Stopping", "Stopped", "Failed", "Completed")
+JOB_STATUSES = ("InProgress", "Stopping", "Stopped", "Failed", "Completed", "Deleting", "DeleteFailed")
 
 NODES: tuple[NodeLabel, ...] = (
     NodeLabel("Domain", "id", "A SageMaker Studio domain", "d-xxxx", ("name",)),

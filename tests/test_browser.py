@@ -80,8 +80,9 @@ def test_every_label_has_its_own_colour_and_a_readable_caption():
 
 
 def test_runs_are_filled_by_status_and_keep_their_kind_in_the_border():
-    expected = {"Succeeded": GREEN, "Completed": GREEN, "Failed": RED, "Starting": YELLOW, "Executing": YELLOW,
-                "InProgress": YELLOW, "Stopping": GREY, "Stopped": GREY}
+    expected = {"Succeeded": GREEN, "Completed": GREEN, "Failed": RED, "CompletedWithFailures": RED,
+                "Starting": YELLOW, "Executing": YELLOW, "InProgress": YELLOW,
+                "Stopping": GREY, "Stopped": GREY, "Deleting": GREY, "DeleteFailed": GREY}
     assert {x for n in schema.NODES for x in n.status_labels} == set(expected)
     for status, colour in expected.items():
         assert RULES[f"node.{status}"]["color"] == colour
@@ -93,6 +94,13 @@ def test_runs_are_filled_by_status_and_keep_their_kind_in_the_border():
     assert _style_of(["PipelineExecution", "Executing"])["caption"] == "{execution_id}"
     # A run without a status label (none known yet, or one AWS added later) keeps its label's colour.
     assert _style_of(["StepRun"])["color"] == RULES["node.StepRun"]["color"]
+
+
+def test_the_guide_shows_the_status_colours_of_the_style():
+    for colour, _, statuses in browser._SWATCHES:
+        assert {RULES[f"node.{x}"]["color"] for x in statuses.split(" · ")} == {colour}
+    assert {x for _, _, statuses in browser._SWATCHES for x in statuses.split(" · ")} == {
+        x for n in schema.NODES for x in n.status_labels}
 
 
 def test_every_relationship_type_has_a_caption():

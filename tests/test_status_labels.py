@@ -36,6 +36,18 @@ def test_status_labels_are_declared_apart_from_every_other_label():
     assert schema.status_label("StepRun", "Paused") is None and schema.status_label("Dataset", "Failed") is None
 
 
+def test_status_labels_are_the_statuses_of_the_sagemaker_apis():
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    enum = lambda *shapes: {x for shape in shapes for x in model.shape_for(shape).enum}
+    labels = {n.label: set(n.status_labels) for n in schema.NODES}
+    assert labels["PipelineExecution"] == enum("PipelineExecutionStatus")
+    assert labels["StepRun"] == enum("StepStatus")
+    assert labels["Job"] == enum("TrainingJobStatus", "ProcessingJobStatus", "TransformJobStatus",
+                                 "HyperParameterTuningJobStatus", "AutoMLJobStatus")
+
+
 def test_one_statement_per_status_present_never_per_row():
     g = Graph()
     for i in range(50):

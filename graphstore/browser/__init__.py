@@ -2,12 +2,13 @@
 
 * `lineage.grass` (package data): a colour, size and caption per label of graphstore.schema, runs
   filled by their status label (green succeeded, red failed, yellow running, grey stopped or
-  unknown), the kind of a run in its border; relationship captions.
+  deleted), the kind of a run in its border; relationship captions.
 * the guide (`guide.html`, generated; package data too): slides in Browser's guide format that
   introduce the graph and give each query as runnable blocks, its example parameters first as
   `:param` blocks. The queries are `graphstore.queries.QUERIES` when that module exists, else
   graphstore.examples.EXAMPLES.
-* `favorites.zip`: the same queries as `.cypher` files, what Browser's "Import" of favourites reads.
+* `favorites.zip`: the same queries as `.cypher` files, which Browser imports as favourites when the
+  archive is dropped onto it.
 
 A server applies the first two when a user connects with two settings (see `browser_settings`):
 `browser.post_connect_cmd` runs `:style URL` and `:play URL`, and
@@ -53,7 +54,7 @@ EXPLORE: tuple[GuideQuery, ...] = (
     GuideQuery(
         "The latest execution of every pipeline, its step runs and their jobs",
         "Runs are filled by status: green succeeded (or completed), red failed, yellow starting or running, "
-        "grey stopped; the border tells a run's kind.",
+        "grey stopped; the border tells what ran.",
         """MATCH (e:PipelineExecution)-[:OF]->(p:Pipeline)
 WITH p, e ORDER BY e.start_time DESC
 WITH p, collect(e)[0] AS latest
@@ -197,8 +198,9 @@ def _slide(heading: str, lines: list[str]) -> str:
             f"{body}\n    </div>\n  </slide>")
 
 
-_SWATCHES = (("#43A047", "#FFFFFF", "Succeeded · Completed"), ("#E53935", "#FFFFFF", "Failed"),
-             ("#FDD835", "#2A2C34", "Starting · Executing · InProgress"), ("#9E9E9E", "#FFFFFF", "Stopping · Stopped"))
+_SWATCHES = (("#43A047", "#FFFFFF", "Succeeded · Completed"), ("#E53935", "#FFFFFF", "Failed · CompletedWithFailures"),
+             ("#FDD835", "#2A2C34", "Starting · Executing · InProgress"),
+             ("#9E9E9E", "#FFFFFF", "Stopping · Stopped · Deleting · DeleteFailed"))
 
 
 def guide_html(queries: Sequence[GuideQuery] | None = None, explore: Sequence[GuideQuery] = EXPLORE) -> str:
