@@ -169,12 +169,18 @@ def test_the_packaged_guide_is_current():
 
 def test_the_guide_takes_graphstore_queries_when_it_exists(monkeypatch: pytest.MonkeyPatch):
     query = types.SimpleNamespace(name="runs_of_pipeline", description="Runs of a `Pipeline`.",
-                                  cypher="MATCH (p:Pipeline {name: $pipeline}) RETURN p",
-                                  params={"pipeline": str}, example_params={"pipeline": "churn-training"})
-    monkeypatch.setitem(sys.modules, "graphstore.queries", types.SimpleNamespace(QUERIES={query.name: query}))
-    assert browser.guide_queries() == [browser.GuideQuery(
-        "runs_of_pipeline", "Runs of a `Pipeline`.", query.cypher, {"pipeline": "churn-training"})]
+                                  cypher="MATCH (p:Pipeline {name: $pipeline}) RETURN p LIMIT $limit",
+                                  example_params={"pipeline": "churn-training"},
+                                  validate=lambda params: {"pipeline": None, "limit": 100, **params})
+    other = types.SimpleNamespace(name="pipelines", description="", cypher="MATCH (p:Pipeline) RETURN p",
+                                  example_params={"depth": 3})  # not in its Cypher: no :param
+    monkeypatch.setitem(sys.modules, "graphstore.queries", types.SimpleNamespace(QUERIES=(query, other)))
+    assert browser.guide_queries() == [
+        browser.GuideQuery("runs_of_pipeline", "Runs of a `Pipeline`.", query.cypher,
+                           {"pipeline": "churn-training", "limit": 100}),
+        browser.GuideQuery("pipelines", "", other.cypher, {})]
     assert "Runs of a <code>Pipeline</code>." in browser.guide_html()
+    assert ":param limit =&gt; 100" in browser.guide_html()
 
 
 def test_favorites_are_cypher_files_named_by_their_first_line():

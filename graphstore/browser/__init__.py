@@ -142,8 +142,18 @@ def guide_queries() -> list[GuideQuery]:
 
         return [GuideQuery(e.title, "", e.cypher, dict(e.params)) for e in EXAMPLES]
     entries: Iterable[Any] = queries.values() if isinstance(queries, Mapping) else queries
-    return [GuideQuery(getattr(q, "title", None) or q.name, q.description or "", q.cypher,
-                       dict(getattr(q, "example_params", None) or {})) for q in entries]
+    return [GuideQuery(getattr(q, "title", None) or q.name, q.description or "", q.cypher, _example(q))
+            for q in entries]
+
+
+def _example(query: Any) -> dict[str, Any]:
+    """A library query's example parameters, completed with the defaults of the others its Cypher names
+    (`$limit` too: Browser refuses to run a query with a parameter unset)."""
+    example = dict(getattr(query, "example_params", None) or {})
+    validate = getattr(query, "validate", None)
+    full = dict(validate(example)) if callable(validate) else example
+    named = set(re.findall(r"\$(\w+)", query.cypher))
+    return {name: value for name, value in full.items() if name in named}
 
 
 def cypher_literal(value: Any) -> str:
