@@ -16,6 +16,9 @@ class NodeLabel:
     key_form: str = ""  # how the key value is made, when it is not obvious
     indexes: tuple[str, ...] = ()  # secondary lookups
     extra_labels: tuple[str, ...] = ()  # further labels a node of this label may carry
+    # Labels naming the node's current `status` (one at a time, set by the writer with the state): Neo4j
+    # Browser styles by label only, so this is how its style colours runs by status.
+    status_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,16 +36,24 @@ class Relationship:
 
 
 JOB_KINDS = ("ProcessingJob", "TrainingJob", "TransformJob", "TuningJob", "AutoMLJob")
+# The statuses of the SageMaker APIs (their enums in botocore's model, tests/test_status_labels.py checks),
+# each also a label (graphstore/browser/lineage.grass colours them); a status not listed (one AWS adds
+# later) gives no status label.
+EXECUTION_STATUSES = ("Executing", "Stopping", "Stopped", "Failed", "Succeeded", "CompletedWithFailures")
+STEP_STATUSES = ("Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded")
+JOB_STATUSES = ("InProgress", "Stopping", "Stopped", "Failed", "Completed", "Deleting", "DeleteFailed")
 
 NODES: tuple[NodeLabel, ...] = (
     NodeLabel("Domain", "id", "A SageMaker Studio domain", "d-xxxx", ("name",)),
     NodeLabel("Pipeline", "arn", "A SageMaker pipeline and its current definition", indexes=("name",)),
     NodeLabel("Step", "key", "A step of a pipeline definition", "pipeline arn + `/` + step name", ("name",)),
-    NodeLabel("PipelineExecution", "arn", "One execution of a pipeline", indexes=("status",)),
-    NodeLabel("StepRun", "key", "A step as run in one execution", "execution arn + `/` + step name", ("status",)),
+    NodeLabel("PipelineExecution", "arn", "One execution of a pipeline", indexes=("status",),
+              status_labels=EXECUTION_STATUSES),
+    NodeLabel("StepRun", "key", "A step as run in one execution", "execution arn + `/` + step name", ("status",),
+              status_labels=STEP_STATUSES),
     NodeLabel("Job", "arn", "A SageMaker job a step run ran, with its kind as a second label",
               "lower-cased, as some APIs return it; `arn_as_given` keeps another casing",
-              extra_labels=JOB_KINDS),
+              extra_labels=JOB_KINDS, status_labels=JOB_STATUSES),
     NodeLabel("Dataset", "uri", "An S3 location read or written, partitions and part files folded into one prefix",
               "normalised S3 URI; a prefix ends with `/`", ("bucket",)),
     NodeLabel("Bucket", "name", "An S3 bucket with its security posture"),
@@ -115,6 +126,17 @@ _DECLARED = frozenset((r.type, s, e, r.identity) for r in RELATIONSHIPS for s, e
 NODE_KEYS: dict[str, str] = {n.label: n.key for n in NODES}
 INDEXES: list[tuple[str, str]] = [(n.label, p) for n in NODES for p in n.indexes]
 REL_INDEXES: list[tuple[str, str]] = list(dict.fromkeys((r.type, p) for r in RELATIONSHIPS for p in r.indexes))
+
+
+def status_labels_of(label: str) -> tuple[str, ...]:
+    """The status labels a node of this label may carry (none for labels without them)."""
+    node = _NODES.get(label)
+    return node.status_labels if node else ()
+
+
+def status_label(label: str, status: object) -> str | None:
+    """The status label of a node of `label` with this status, or None (no status labels, or an unknown status)."""
+    return status if isinstance(status, str) and status in status_labels_of(label) else None
 
 
 def key_of(label: str) -> str:

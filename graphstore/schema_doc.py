@@ -28,6 +28,7 @@ def graph_model_tables() -> str:
     lines = [NOTE, "", "### Nodes", "", "| label | key | indexed | description |", "|---|---|---|---|"]
     for n in NODES:
         label = f"`{n.label}`" + (f" + one of {_code(n.extra_labels)}" if n.extra_labels else "")
+        label += f" + its status: one of {_code(n.status_labels)}" if n.status_labels else ""
         key = f"`{n.key}`" + (f" ({n.key_form})" if n.key_form else "")
         lines.append(f"| {_cell(label)} | {_cell(key)} | {_code(n.indexes)} | {_cell(n.description)} |")
     lines += ["", "### Relationships", "",

@@ -17,7 +17,15 @@ from typing import Any
 from neo4j import Driver, ManagedTransaction
 
 from graphstore.model import Graph, Node, Rel, WriteStats
-from graphstore.schema import check_node, check_relationship, key_of, schema_statements
+from graphstore.schema import (
+    NODES,
+    check_node,
+    check_relationship,
+    key_of,
+    schema_statements,
+    status_label,
+    status_labels_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +38,10 @@ def _ident(name: str) -> str:
     return name
 
 
-def node_statement(label: str, extra_labels: Sequence[str], stateful: bool) -> str:
+def node_statement(label: str, extra_labels: Sequence[str], stateful: bool, relabel: str | None = None) -> str:
+    """The MERGE of a group of nodes. `relabel` (rows whose state carries a status): the status label to
+    give them, "" for a status without one; either way the node's other status labels go, and only
+    where the state itself is applied, so an older status never relabels a node holding a newer one."""
     key = _ident(key_of(label))
     set_extra_labels = "".join(f" SET n:{_ident(x)}" for x in extra_labels)
     cypher = (
@@ -46,6 +57,10 @@ def node_statement(label: str, extra_labels: Sequence[str], stateful: bool) -> s
             " OR (r.state_time = n.state_time AND r.state_rank >= coalesce(n.state_rank, 0)))"
             " SET n += r.state, n.state_time = r.state_time, n.state_rank = r.state_rank"
         )
+        if relabel is not None:
+            stale = [x for x in status_labels_of(label) if x != relabel]
+            cypher += f" REMOVE n:{':'.join(_ident(x) for x in stale)}" if stale else ""
+            cypher += f" SET n:{_ident(relabel)}" if relabel else ""
     return cypher
 
 
@@ -77,24 +92,49 @@ def _rel_row(rel: Rel) -> dict[str, Any]:
             "id": {p: rel.props.get(p) for p in rel.merge_on}}
 
 
+def _relabel(node: Node) -> str | None:
+    """What node_statement's `relabel` is for this node: None unless its state carries a status its label names."""
+    if "status" not in node.state or not status_labels_of(node.label):
+        return None
+    return status_label(node.label, node.state["status"]) or ""
+
+
 def plan(graph: Graph) -> list[tuple[str, list[dict[str, Any]]]]:
     """Group a graph into (statement, rows) pairs: all nodes first, then relationships.
 
-    Raises ValueError for a node label or relationship not declared in graphstore.schema.
+    Nodes group by label, extra labels, whether they hold a state and the status label it gives (one
+    statement per status present, never per row). Raises ValueError for a node label or relationship
+    not declared in graphstore.schema.
     """
-    node_groups: dict[tuple[str, tuple[str, ...], bool], list[dict[str, Any]]] = defaultdict(list)
+    node_groups: dict[tuple[str, tuple[str, ...], bool, str | None], list[dict[str, Any]]] = defaultdict(list)
     for node in graph.nodes.values():
-        node_groups[(node.label, node.extra_labels, bool(node.state))].append(_node_row(node))
+        node_groups[(node.label, node.extra_labels, bool(node.state), _relabel(node))].append(_node_row(node))
     rel_groups: dict[tuple[str, str, str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     for rel in graph.rels.values():
         rel_groups[(rel.type, rel.start[0], rel.end[0], rel.merge_on)].append(_rel_row(rel))
-    for label, extra_labels, _ in node_groups:
+    for label, extra_labels, _, _ in node_groups:
         check_node(label, extra_labels)
     for group in rel_groups:
         check_relationship(*group)
     work = [(node_statement(*k), rows) for k, rows in node_groups.items()]
     work += [(rel_statement(*k), rows) for k, rows in rel_groups.items()]
     return work
+
+
+def status_label_backfill() -> list[str]:
+    """Idempotent statements giving a status label to each node whose status has one but that has none:
+    graphs written before status labels existed (a stored terminal run is never written again)."""
+    statements = []
+    for node in NODES:
+        if not node.status_labels:
+            continue
+        labels = [_ident(x) for x in node.status_labels]
+        statuses = ", ".join(f"'{x}'" for x in labels)
+        unlabelled = " OR ".join(f"n:{x}" for x in labels)
+        set_one = " ".join(f"FOREACH (_ IN CASE WHEN n.status = '{x}' THEN [1] ELSE [] END | SET n:{x})" for x in labels)
+        statements.append(f"MATCH (n:{_ident(node.label)}) WHERE n.status IN [{statuses}] AND NOT ({unlabelled}) "
+                          f"CALL (n) {{ {set_one} }} IN TRANSACTIONS OF 10000 ROWS")
+    return statements
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -111,9 +151,12 @@ class GraphWriter:
         self.batch_size = batch_size
 
     def ensure_schema(self) -> int:
+        """Constraints and indexes (returns how many), then status labels on nodes written before they existed."""
         statements = schema_statements()
         with self.driver.session(database=self.database) as session:
             for statement in statements:
+                session.run(statement).consume()
+            for statement in status_label_backfill():
                 session.run(statement).consume()
         return len(statements)
 

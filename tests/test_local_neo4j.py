@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,45 @@ def test_browser_is_served(with_auth: LocalNeo4j) -> None:
     request = urllib.request.Request(with_auth.browser_url, headers={"Accept": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["bolt_direct"] == with_auth.uri
+
+
+def test_the_browser_files_are_served_beside_it_and_applied_on_connect(with_auth: LocalNeo4j) -> None:
+    from graphstore import browser
+
+    assert with_auth.browser_files_url == with_auth.browser_url + "lineage/"
+    for name, kind in ((browser.STYLE_FILE, "text/plain"), (browser.GUIDE_FILE, "text/html"),
+                       (browser.FAVORITES_FILE, "application/zip")):
+        with urllib.request.urlopen(with_auth.browser_file(name), timeout=10) as response:
+            assert response.headers["Content-Type"].startswith(kind) and response.read()
+    with urllib.request.urlopen(with_auth.browser_file(browser.STYLE_FILE), timeout=10) as response:
+        assert response.read().decode() == browser.style()
+    for outside in ("..%2Fbrowser-settings.conf", "../logs/launcher.log", "", "nope.grass"):
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(with_auth.browser_files_url + outside, timeout=10)
+    with neo4j.GraphDatabase.driver(with_auth.uri, auth=AUTH) as driver:
+        config = {r["name"]: r["value"] for r in driver.execute_query("CALL dbms.clientConfig()").records}
+    assert config["browser.post_connect_cmd"] == browser.post_connect_command(with_auth.browser_files_url)
+    assert config["browser.remote_content_hostname_whitelist"] == "guides.neo4j.com,127.0.0.1"
+
+
+def test_launcher_builds_of_other_checkouts_stay_while_they_are_used(tmp_path: Path) -> None:
+    import os
+
+    from lineage_dev import local_neo4j
+
+    builds = tmp_path / "builds"
+    keep, recent, stale, failed = (builds / name for name in ("keep", "recent", "stale", "failed"))
+    for build in (keep, recent, stale, failed):
+        build.mkdir(parents=True)
+        (build / "last-used").touch()
+    for build in (keep, recent, stale):
+        (build / "launcher.jar").write_bytes(b"jar")
+    old = time.time() - (local_neo4j.BUILD_RETENTION_DAYS + 1) * 86400
+    os.utime(stale / "last-used", (old, old))
+    (tmp_path / "launcher-0123456789ab.jar").write_bytes(b"an older checkout's build")
+    local_neo4j._prune_builds(tmp_path, keep=keep)
+    assert sorted(p.name for p in builds.iterdir()) == ["keep", "recent"]
+    assert (tmp_path / "launcher-0123456789ab.jar").exists()
 
 
 def test_stop_ends_the_process_and_removes_the_temp_dir() -> None:

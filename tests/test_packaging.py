@@ -24,6 +24,8 @@ DEV_ONLY = ("moto", "lineage_dev")
 # them inside the function and say in one line when they are not installed.
 LAZY_DEV_IMPORTS = {("jobs/cli.py", "cmd_dev", "lineage_dev"), ("jobs/cli.py", "cmd_demo", "lineage_dev")}
 NOT_INSTALLED = "lineage-collector: the dev tools are not installed (pip install -e ./devtools, or make install)"
+# The product's files that are not Python: what graphstore.browser serves to Neo4j Browser.
+PACKAGE_DATA = {"graphstore/browser/lineage.grass", "graphstore/browser/guide.html"}
 # Not copied into the build: what .gitignore keeps out of the repository, and the repository itself.
 UNTRACKED = (".git", ".venv", "__pycache__", "*.pyc", "*.egg-info", "build", "dist", ".pytest_cache", ".env",
              ".cache", "neo4j-data")
@@ -60,7 +62,8 @@ def test_the_wheel_holds_the_product_modules_only(wheel: zipfile.ZipFile) -> Non
            or any(part in n.split("/") for part in ("sim", "demo", "neo4j_launcher", "pipelines"))
            or n.endswith("/local_neo4j.py")]
     assert dev == []
-    assert [n for n in files if n.split("/")[0] not in PRODUCT or not n.endswith(".py")] == []
+    assert [n for n in files if n.split("/")[0] not in PRODUCT or not (n.endswith(".py") or n in PACKAGE_DATA)] == []
+    assert set(files) >= PACKAGE_DATA  # Neo4j Browser's style and guide, read by graphstore.browser
     assert {n.split("/")[0] for n in files} == set(PRODUCT)
     assert {"jobs/cli.py", "graphstore/writer.py", "collector/__init__.py", "config/settings.py"} <= set(files)
 

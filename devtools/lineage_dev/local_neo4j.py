@@ -2,8 +2,14 @@
 
 The jars come from Maven Central (resolved once with `mvn` into a cache folder); the server is
 the embedded engine plus the Bolt connector, run by neo4j_launcher/Launcher.java on Java 17+,
-optionally serving Neo4j Browser. Later starts make no Maven call and load classes from a
-class-data-sharing archive recorded on the first run.
+optionally serving Neo4j Browser, ready for the lineage graph: the launcher serves the lineage
+style, guide and favourites (graphstore.browser) beside the Browser, at /lineage/, and Browser
+applies the style and opens the guide on connect. Later starts make no Maven call and load classes
+from a class-data-sharing archive recorded on the first run.
+
+The cache is shared by every checkout on the machine: each version of Launcher.java gets its own
+folder (builds/<hash>/: the compiled jar and its class-data archives), never removed while
+another checkout may use it (only after BUILD_RETENTION_DAYS without a start).
 
     with start_local_neo4j(auth=("neo4j", "secret-password")) as server:
         driver = GraphDatabase.driver(server.uri, auth=("neo4j", "secret-password"))
@@ -21,6 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neo4j import GraphDatabase
+
+from graphstore.browser import browser_settings, write_assets
 
 Progress = Callable[[str], None] | None
 
@@ -52,6 +61,11 @@ _JVM_OPTIONS = [
 _THROWAWAY_JVM_OPTIONS = ["-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
 # A server under sustained load (benchmarks, `dev neo4j`): full JIT and Neo4j's own collector, as in production.
 _SUSTAINED_JVM_OPTIONS = ["-Xmx2g", "-XX:+UseG1GC"]
+# Where the launcher serves the Browser files, and the host every address it prints uses: Browser keeps
+# styles and favourites per page address and fetches only from whitelisted hosts, so they must agree.
+BROWSER_FILES_PREFIX = "/lineage/"
+BROWSER_HOST = "127.0.0.1"
+BUILD_RETENTION_DAYS = 14
 
 
 def _say(progress: Progress, message: str) -> None:
@@ -117,9 +131,13 @@ def resolve_classpath(progress: Progress = None) -> str:
 
 
 def _launcher_jar(cache: Path, classpath: str) -> Path:
-    """Launcher.java compiled once into a jar (class-data sharing only archives classes from jars)."""
+    """Launcher.java compiled once into a jar (class-data sharing only archives classes from jars), in a
+    folder of its own per version of the source, so that checkouts with different launchers share the cache."""
     source = _LAUNCHER_SRC.read_bytes()
-    jar = cache / f"launcher-{hashlib.sha256(source).hexdigest()[:12]}.jar"
+    build = cache / "builds" / hashlib.sha256(source).hexdigest()[:12]
+    jar = build / "launcher.jar"
+    build.mkdir(parents=True, exist_ok=True)
+    (build / "last-used").touch()  # what _prune_builds goes by (the jar's own time must not change: CDS checks it)
     if jar.exists():
         return jar
     javac = Path(os.path.realpath(_java())).with_name("javac")
@@ -134,15 +152,24 @@ def _launcher_jar(cache: Path, classpath: str) -> Path:
             for cls in Path(tmp).glob("*.class"):
                 zf.write(cls, cls.name)
         partial.replace(jar)
-    _remove_others(cache, "launcher-*.jar", keep=jar)
+    _prune_builds(cache, keep=build)
     return jar
 
 
-def _remove_others(cache: Path, pattern: str, keep: Path) -> None:
-    """Drop outdated builds (the archives are ~100 MB each)."""
-    for path in cache.glob(pattern):
-        if path != keep:
-            path.unlink(missing_ok=True)
+def _prune_builds(cache: Path, keep: Path) -> None:
+    """Drop the builds of other launcher versions not started for BUILD_RETENTION_DAYS (their class-data
+    archives are ~100 MB each). A build in use by another checkout is started, hence kept. Files of the
+    earlier flat layout (launcher-*.jar, classes-*.jsa in the cache root) belong to checkouts of older
+    code, which clean them up themselves; they are left alone."""
+    horizon = time.time() - BUILD_RETENTION_DAYS * 86400
+    for build in (cache / "builds").iterdir():
+        marker = build / "last-used"
+        if build == keep or not build.is_dir():
+            continue
+        # (under the cache lock, a build without its jar is a failed compile, not one under way)
+        if (build / "launcher.jar").exists() and marker.exists() and marker.stat().st_mtime > horizon:
+            continue
+        shutil.rmtree(build, ignore_errors=True)
 
 
 def _command(java: str, classpath: str, home: Path, *args: str, archive: list[str],
@@ -152,14 +179,15 @@ def _command(java: str, classpath: str, home: Path, *args: str, archive: list[st
     return [java, *_JVM_OPTIONS, *profile, *archive, *extra, "-cp", classpath, "Launcher", "--home", str(home), *args]
 
 
-def _sharing_archive(java: str, classpath: str, cache: Path, progress: Progress) -> list[str]:
-    """JVM options that use a class-data-sharing archive, recorded by a warm-up run if missing.
+def _sharing_archive(java: str, classpath: str, build: Path, progress: Progress) -> list[str]:
+    """JVM options that use a class-data-sharing archive (kept in the launcher's build folder),
+    recorded by a warm-up run if missing.
 
     Loading Neo4j's ~20k classes from the archive takes about 2 s off every start.
     """
     java_stat = os.stat(os.path.realpath(java))
     key = f"{classpath}|{os.path.realpath(java)}|{java_stat.st_mtime_ns}".encode()
-    archive = cache / f"classes-{hashlib.sha256(key).hexdigest()[:12]}.jsa"
+    archive = build / f"classes-{hashlib.sha256(key).hexdigest()[:12]}.jsa"
     failed = archive.with_suffix(".failed")
     if archive.exists():
         return [f"-XX:SharedArchiveFile={archive}"]
@@ -177,7 +205,9 @@ def _sharing_archive(java: str, classpath: str, cache: Path, progress: Progress)
         failed.write_text(result.stdout[-5000:])  # don't pay for a failing warm-up on every start
         return []
     partial.replace(archive)
-    _remove_others(cache, "classes-*", keep=archive)
+    for other in build.glob("classes-*"):  # this build's archives for another JDK or classpath
+        if other not in (archive, archive.with_suffix(".failed")):
+            other.unlink(missing_ok=True)
     return [f"-XX:SharedArchiveFile={archive}"]
 
 
@@ -187,10 +217,17 @@ _running: set[LocalNeo4j] = set()
 @dataclass(eq=False)
 class LocalNeo4j:
     uri: str
-    browser_url: str | None
+    browser_url: str | None  # http://127.0.0.1:PORT/
     process: subprocess.Popen[str]
     data_dir: Path
     _remove_data_dir: bool = field(default=False, repr=False)
+    browser_files_url: str | None = None  # where the style, guide and favourites are served, ending in /
+
+    def browser_file(self, name: str) -> str:
+        """The address of one of graphstore.browser's files (STYLE_FILE, GUIDE_FILE, FAVORITES_FILE)."""
+        if not self.browser_files_url:
+            raise RuntimeError("this server does not serve the Browser files")
+        return self.browser_files_url + name
 
     def stop(self, timeout: float = 20) -> None:
         """Shut the server down cleanly (SIGTERM), killing it if that takes over `timeout` s."""
@@ -248,11 +285,23 @@ class _Output:
         self.ready.set()
 
 
+def _write_settings(path: Path, settings: dict[str, str]) -> None:
+    """Neo4j settings in neo4j.conf syntax (Launcher --settings): one `name=value` a line, taken as is."""
+    if any("\n" in k + v or "=" in k for k, v in settings.items()):
+        raise ValueError(f"a setting neo4j.conf cannot hold: {settings}")
+    path.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
+
+
 def start_local_neo4j(bolt_port: int | None = None, data_dir: Path | None = None,
                       auth: tuple[str, str] | None = None, browser: bool = True,
                       http_port: int | None = None, progress: Progress = None,
-                      startup_timeout: float = 240, sustained: bool = False) -> LocalNeo4j:
+                      startup_timeout: float = 240, sustained: bool = False,
+                      browser_files: bool = True) -> LocalNeo4j:
     """Start a local Neo4j and return once `RETURN 1` works over Bolt.
+
+    With `browser`, Neo4j Browser is served on `http_port`; with `browser_files` too, the lineage style,
+    guide and favourites beside it (written into the server's folder at each start), and Browser
+    applies the style and opens the guide when a user connects.
 
     `sustained` configures the JVM as production would (full JIT, G1) for servers that do more than
     a test's worth of work; the default favours a fast start.
@@ -265,8 +314,9 @@ def start_local_neo4j(bolt_port: int | None = None, data_dir: Path | None = None
     cache = cache_dir()
     java = _java()
     with _cache_lock(cache):
-        full_classpath = f"{_launcher_jar(cache, classpath)}{os.pathsep}{classpath}"
-        archive = _sharing_archive(java, full_classpath, cache, progress)
+        launcher = _launcher_jar(cache, classpath)
+        full_classpath = f"{launcher}{os.pathsep}{classpath}"
+        archive = _sharing_archive(java, full_classpath, launcher.parent, progress)
 
     remove_data_dir = data_dir is None
     home = Path(tempfile.mkdtemp(prefix="neo4j-")) if data_dir is None else Path(data_dir).resolve()
@@ -276,6 +326,13 @@ def start_local_neo4j(bolt_port: int | None = None, data_dir: Path | None = None
         args.append("--delete-home")  # so that it goes even if this process is killed
     if browser:
         args += ["--http-port", str(http_port or 0)]
+    if browser and browser_files:
+        files = home / "browser-files"
+        write_assets(files)
+        settings = home / "browser-settings.conf"
+        # {browser} is the Browser's address, http://127.0.0.1:PORT, which the launcher knows once it has bound the port.
+        _write_settings(settings, browser_settings("{browser}" + BROWSER_FILES_PREFIX, BROWSER_HOST))
+        args += ["--static", f"{BROWSER_FILES_PREFIX}={files}", "--settings", str(settings)]
     env = dict(os.environ)
     if auth:
         args += ["--user", auth[0]]
@@ -299,6 +356,8 @@ def start_local_neo4j(bolt_port: int | None = None, data_dir: Path | None = None
             raise RuntimeError(f"local Neo4j {problem}; its last output:\n" + "\n".join(output.tail)
                                + f"\n(more in {home / 'logs'})")
         server.uri, server.browser_url = output.bolt, output.browser
+        if output.browser and browser_files:
+            server.browser_files_url = output.browser.rstrip("/") + BROWSER_FILES_PREFIX
         with GraphDatabase.driver(server.uri, auth=auth) as driver:
             driver.execute_query("RETURN 1")
     except BaseException:

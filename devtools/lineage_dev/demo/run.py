@@ -87,6 +87,8 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         if server.browser_url:
             print(f"Neo4j Browser: {server.browser_url}  (connect to {server.uri}, no authentication)"
                   if not settings.neo4j_auth else f"Neo4j Browser: {server.browser_url}")
+            if server.browser_files_url:
+                print(f"  on connect it applies the lineage style and opens the guide ({server.browser_files_url})")
         print(f"Try: NEO4J_URI={server.uri} lineage-collector lineage --pipeline churn-training")
         print(f"demo ready in {time.perf_counter() - started:.1f}s")
         if args.no_wait:

@@ -38,14 +38,19 @@ import org.neo4j.server.security.auth.LegacyCredential;
  * Runs an embedded Neo4j Community DBMS with a Bolt connector (and optionally the Neo4j Browser)
  * on 127.0.0.1. Driven by graphstore/local_neo4j.py.
  *
- * <p>Usage: java -cp CLASSPATH Launcher --home DIR [--bolt-port N] [--http-port N] [--user NAME]
- * [--watch-stdin] [--delete-home] [--warmup]
+ * <p>Usage: java -cp CLASSPATH Launcher --home DIR [--bolt-port N] [--http-port N] [--static /PREFIX/=DIR]
+ * [--settings FILE] [--user NAME] [--watch-stdin] [--delete-home] [--warmup]
  *
  * <p>Bolt port 0 (the default) picks a free port; HTTP port 0 lets the OS pick. Auth is enabled iff --user is given; the password is
  * read from the NEO4J_LAUNCHER_PASSWORD environment variable so it never shows up in `ps`.
  * Prints "READY bolt://127.0.0.1:PORT" (preceded by "BROWSER http://127.0.0.1:PORT/" when the
  * Browser is served) once the database answers queries. --watch-stdin: exit when stdin closes;
  * --delete-home: remove the home folder on exit (after a successful start).
+ *
+ * <p>--static serves the files of DIR under /PREFIX/ beside the Browser (same origin, so the Browser
+ * fetches them without CORS). --settings: a file of further Neo4j settings in neo4j.conf syntax (such as
+ * browser.post_connect_cmd); "{browser}" in it stands for the Browser's address, http://127.0.0.1:PORT,
+ * known only once the HTTP port is bound, which is why it is bound before the DBMS starts.
  */
 public final class Launcher {
     private static volatile boolean ready;
@@ -83,7 +88,17 @@ public final class Launcher {
             writeInitialPassword(home, password);
         }
 
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+        String boltUri = "bolt://127.0.0.1:" + boltPort;
+        HttpServer http = null;
+        if (opts.containsKey("http-port")) {
+            http = startBrowser(Integer.parseInt(opts.get("http-port")), boltUri, opts.get("static"));
+        }
+        String browserUrl = http == null ? null : "http://127.0.0.1:" + http.getAddress().getPort();
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home);
+        if (opts.containsKey("settings")) {
+            builder.loadPropertiesFromFile(settingsFile(Path.of(opts.get("settings")), home, browserUrl));
+        }
+        DatabaseManagementService dbms = builder
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, boltAddress)
                 .setConfig(BoltConnector.advertised_address, boltAddress)
@@ -117,10 +132,8 @@ public final class Launcher {
         GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
         db.executeTransactionally("RETURN 1");
 
-        String boltUri = "bolt://127.0.0.1:" + boltPort;
-        if (opts.containsKey("http-port")) {
-            int httpPort = startBrowser(Integer.parseInt(opts.get("http-port")), boltUri);
-            System.out.println("BROWSER http://127.0.0.1:" + httpPort + "/");
+        if (browserUrl != null) {
+            System.out.println("BROWSER " + browserUrl + "/");
         }
         System.out.println("READY " + boltUri);
         System.out.flush();
@@ -185,8 +198,26 @@ public final class Launcher {
         }
     }
 
-    /** Serves the Browser's static files from the neo4j-browser jar, plus the discovery JSON it asks for. */
-    private static int startBrowser(int port, String boltUri) throws IOException {
+    /** The settings file with "{browser}" replaced by the Browser's address, written beside the logs. */
+    private static Path settingsFile(Path file, Path home, String browserUrl) throws IOException {
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        if (text.contains("{browser}")) {
+            if (browserUrl == null) {
+                throw new IllegalArgumentException(file + " names {browser} but no --http-port is given");
+            }
+            text = text.replace("{browser}", browserUrl);
+        }
+        Path resolved = home.resolve("logs").resolve("launcher-settings.conf");
+        Files.createDirectories(resolved.getParent());
+        Files.writeString(resolved, text, StandardCharsets.UTF_8);
+        return resolved;
+    }
+
+    /**
+     * Serves the Browser's static files from the neo4j-browser jar, plus the discovery JSON it asks for, and
+     * the files of a folder under a prefix when `mount` ("/PREFIX/=DIR") is given.
+     */
+    private static HttpServer startBrowser(int port, String boltUri, String mount) throws IOException {
         if (Launcher.class.getClassLoader().getResource("browser/index.html") == null) {
             throw new IllegalStateException("neo4j-browser jar is not on the classpath");
         }
@@ -199,13 +230,36 @@ public final class Launcher {
                 serve(exchange, discovery);
             }
         });
+        if (mount != null && !mount.isEmpty()) {
+            int eq = mount.indexOf('=');
+            String prefix = eq > 0 ? mount.substring(0, eq) : "";
+            if (!prefix.startsWith("/") || !prefix.endsWith("/") || prefix.length() < 3) {
+                throw new IllegalArgumentException("--static wants /PREFIX/=DIR, not " + mount);
+            }
+            Path root = Path.of(mount.substring(eq + 1)).toAbsolutePath().normalize();
+            server.createContext(prefix, exchange -> {
+                try (exchange) {
+                    serveFile(exchange, root, exchange.getRequestURI().getPath().substring(prefix.length()));
+                }
+            });
+        }
         server.setExecutor(Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "browser-http");
             t.setDaemon(true);
             return t;
         }));
         server.start();
-        return server.getAddress().getPort();
+        return server;
+    }
+
+    private static void serveFile(HttpExchange exchange, Path root, String relative) throws IOException {
+        Path file = root.resolve(relative).normalize();
+        if (relative.isEmpty() || !file.startsWith(root) || !Files.isRegularFile(file)) {
+            send(exchange, 404, "text/plain", "not found".getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        exchange.getResponseHeaders().set("Cache-Control", "no-cache"); // rewritten at every start
+        send(exchange, 200, contentType(file.getFileName().toString()), Files.readAllBytes(file));
     }
 
     private static void serve(HttpExchange exchange, String discovery) throws IOException {
@@ -249,6 +303,8 @@ public final class Launcher {
         String ext = path.substring(path.lastIndexOf('.') + 1);
         return switch (ext) {
             case "html" -> "text/html; charset=utf-8";
+            case "grass", "cypher", "txt" -> "text/plain; charset=utf-8";
+            case "zip" -> "application/zip";
             case "js" -> "application/javascript";
             case "json" -> "application/json";
             case "css" -> "text/css";
