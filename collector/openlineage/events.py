@@ -203,7 +203,8 @@ def schema_fields(columns_json: str | None) -> list[schema_dataset.SchemaDataset
         columns = json.loads(columns_json) if columns_json else []
     except ValueError:
         return []
-    return [schema_dataset.SchemaDatasetFacetFields(name=str(c["name"]), type=c.get("type"), ordinal_position=i)
+    return [schema_dataset.SchemaDatasetFacetFields(name=str(c["name"]), type=c.get("type"), ordinal_position=i,
+                                                    fields=None)
             for i, c in enumerate(columns, 1) if isinstance(c, dict) and c.get("name")]
 
 
@@ -250,11 +251,11 @@ def sql_file_event(row: Mapping[str, Any], naming: Naming) -> JobEvent | None:
         columns = defined.get(name)
         if columns and not is_dataset:
             facets["schema"] = schema_dataset.SchemaDatasetFacet(
-                fields=[schema_dataset.SchemaDatasetFacetFields(name=c, ordinal_position=i)
+                fields=[schema_dataset.SchemaDatasetFacetFields(name=c, ordinal_position=i, fields=None)
                         for i, c in enumerate(columns, 1)], producer=producer)
         if name in lineage and not is_dataset:
             facets["columnLineage"] = column_lineage_dataset.ColumnLineageDatasetFacet(
-                fields=lineage[name], producer=producer)
+                fields=lineage[name], dataset=None, producer=producer)
         outputs.append(OutputDataset(namespace=ns, name=n, facets=facets))
     job = Job(namespace=(row.get("repo") or {}).get("url") or file["repo"], name=file["path"], facets={
         "jobType": _job_type(producer, "QUERY", SQL_INTEGRATION),
@@ -271,7 +272,8 @@ def _column_lineage(columns: Iterable[Mapping[str, Any]], namespace: str
     for c in columns:
         grouped.setdefault(c["target_table"], {}).setdefault(c["target"], []).append((c["source_table"], c["source"]))
     return {table: {column: column_lineage_dataset.Fields(inputFields=[
-        column_lineage_dataset.InputField(namespace=namespace, name=t, field=f) for t, f in sorted(set(sources))])
+        column_lineage_dataset.InputField(namespace=namespace, name=t, field=f, transformations=None)
+        for t, f in sorted(set(sources))])
         for column, sources in sorted(by_column.items())} for table, by_column in grouped.items()}
 
 

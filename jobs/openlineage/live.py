@@ -33,6 +33,10 @@ from graphstore.openlineage_reads import OpenLineageReads
 log = logging.getLogger("lineage.openlineage")
 
 EXECUTIONS_PER_READ = 50
+# Counters in the consumer's stats (health endpoint): executions queued, events sent (at once or later), send attempts
+# that failed, events held (outbox), held events sent later, and what each bound turned away.
+COUNTERS = ("queued", "sent", "failed_attempts", "held", "retried_ok", "dropped_queue_full", "dropped_outbox_full",
+            "dropped_at_shutdown")
 OUTBOX_PAGE = 100
 
 
@@ -118,7 +122,7 @@ class LiveEmitter:
         with self._lock:
             pending, memory = len(self._pending) + len(self._jobs), len(self._memory)
         return {"url": self.url, "pending_executions": pending, "outbox": self._outbox_count,
-                "held_in_memory": memory, **{k: self.counters[k] for k in sorted(self.counters)},
+                "held_in_memory": memory, **{k: self.counters[k] for k in COUNTERS},
                 "last_sent": self.last_sent.isoformat(timespec="seconds") if self.last_sent else None,
                 "last_error": ({"time": self.last_error[0].isoformat(timespec="seconds"),
                                 "message": self.last_error[1]} if self.last_error else None)}
