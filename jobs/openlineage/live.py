@@ -27,6 +27,7 @@ from typing import Any
 
 from collector.aws import describe_error
 from collector.openlineage.events import Event, Naming, event_id, execution_events, to_json
+from graphstore.connection import is_outage
 from graphstore.openlineage_outbox import Held, OpenLineageOutbox
 from graphstore.openlineage_reads import OpenLineageReads
 
@@ -172,7 +173,10 @@ class LiveEmitter:
                 self._step()
             except Exception as exc:  # the emitter never dies; what it held stays held
                 self._error(f"OpenLineage emission: {describe_error(exc)}")
-                log.exception("OpenLineage emission step failed")
+                if is_outage(exc):  # Neo4j away: what is pending stays pending
+                    log.warning("OpenLineage emission waits for Neo4j: %s", describe_error(exc))
+                else:
+                    log.exception("OpenLineage emission step failed")
                 self._backoff()
                 if stopping:
                     return
