@@ -24,20 +24,22 @@ MATCH (:Pipeline {name: $pipeline})<-[:OF]-(e:PipelineExecution) WHERE e.arn > $
 RETURN DISTINCT e.arn AS key ORDER BY key LIMIT $limit
 """
 
-# Keyset pages on (state_time, key): first page t = since, after = ''.
+# Keyset pages on (state_time, key): first page t = since, after = ''. The hint keeps the planner on the
+# time index, read in order from t (without it, it may union a seek on the key's index instead).
 EXECUTIONS_CHANGED = """
-MATCH (e:PipelineExecution)
+MATCH (e:PipelineExecution) USING INDEX e:PipelineExecution(state_time)
 WHERE e.state_time >= $t AND (e.state_time > $t OR e.arn > $after)
   AND ($pipeline IS NULL OR EXISTS { (e)-[:OF]->(:Pipeline {name: $pipeline}) })
 RETURN e.state_time AS t, e.arn AS key, e.arn AS execution ORDER BY t, key LIMIT $limit
 """
 
 STEP_RUNS_CHANGED = """
-MATCH (r:StepRun)
+MATCH (r:StepRun) USING INDEX r:StepRun(state_time)
 WHERE r.state_time >= $t AND (r.state_time > $t OR r.key > $after)
   AND ($pipeline IS NULL OR EXISTS { (r)-[:IN]->(:PipelineExecution)-[:OF]->(:Pipeline {name: $pipeline}) })
+WITH r ORDER BY r.state_time, r.key LIMIT $limit
 OPTIONAL MATCH (r)-[:IN]->(e:PipelineExecution)
-RETURN r.state_time AS t, r.key AS key, coalesce(e.arn, r.execution_arn) AS execution ORDER BY t, key LIMIT $limit
+RETURN r.state_time AS t, r.key AS key, coalesce(e.arn, r.execution_arn) AS execution ORDER BY t, key
 """
 
 EXECUTIONS = """
@@ -91,7 +93,7 @@ RETURN DISTINCT f.key AS key ORDER BY key LIMIT $limit
 """
 
 COMMITS_SINCE = """
-MATCH (c:Commit)
+MATCH (c:Commit) USING INDEX c:Commit(time)
 WHERE c.time >= $t AND (c.time > $t OR c.sha > $after)
 WITH c ORDER BY c.time, c.sha LIMIT $limit
 RETURN c.time AS t, c.sha AS key,
@@ -104,7 +106,7 @@ UNWIND $keys AS key
 MATCH (f:SqlFile {key: key})
 OPTIONAL MATCH (f)-[:IN]->(repo:Repo)
 OPTIONAL MATCH (c:Commit {sha: f.commit})
-RETURN f {.key, .path, .repo, .blob, .commit, .dialect, .statements, .error_count, .sql} AS file,
+RETURN f {.key, .path, .repo, .blob, .commit, .dialect, .statements, .error_count} AS file,
        repo {.url, .name, .branch} AS repo, c.time AS commit_time, f.last_seen AS last_seen,
        COLLECT { MATCH (f)-[:DEFINES]->(t:Table)
                  RETURN {name: t.name, columns: CASE WHEN t.columns_from = f.key THEN t.columns END} AS t

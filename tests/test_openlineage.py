@@ -329,6 +329,14 @@ def test_since_and_pipeline_narrow_the_export(exported, app, tmp_path):
         e["run"]["runId"] for e in exported[0] if "run" in e and "parent" not in e["run"]["facets"]})
     # The SQL was committed just now, after the cutoff: both files are in.
     assert {e["job"]["name"] for e in events if "run" not in e} == {"models/stg_orders.sql", "models/customers.sql"}
+    # Small pages give the same keys: the keyset paging over (time, key) neither skips nor repeats.
+    small, large = OpenLineageReads(app.driver), OpenLineageReads(app.driver)
+    small.page_size = 2
+    assert list(small.execution_keys(since=cutoff)) == list(large.execution_keys(since=cutoff))
+    assert sorted(small.execution_keys(since=cutoff)) == sorted(changed)
+    assert list(small.execution_keys()) == sorted(r["arn"] for r in rows(
+        app.driver, "MATCH (e:PipelineExecution) RETURN e.arn AS arn"))
+    assert sorted(small.sql_file_keys(since=cutoff)) == list(large.sql_file_keys()) != []
     churn, _ = export_to(app, tmp_path / "churn.ndjson", pipeline="churn-training")
     assert churn and {e["job"]["name"].split(".")[0] for e in churn} == {"churn-training"}
 
@@ -434,6 +442,45 @@ def test_since_takes_iso_times_and_durations():
     assert parse_since("7d", now) == now - timedelta(days=7)
     with pytest.raises(ValueError):
         parse_since("last week", now)
+
+
+# --- the transform alone ---------------------------------------------------------------------------------
+
+
+def _execution(status: str, steps: list[dict], **times: Any) -> dict:
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/churn/execution/abc"
+    return {"execution": {"arn": arn, "status": status, "start_time": NOW, **times},
+            "pipeline": {"arn": "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/churn", "name": "Churn"},
+            "runs": [{"key": f"{arn}/{s['name']}", "inputs": [], "outputs": [], **s} for s in steps], "schemas": {}}
+
+
+def test_statuses_times_and_names_map_as_documented():
+    names = Naming(producer="urn:test")
+    later = NOW + timedelta(minutes=5)
+    events = execution_events(_execution("Stopped", [
+        {"name": "Train", "status": "Stopped", "start_time": NOW, "end_time": later, "step_type": "Training"},
+        {"name": "Check", "status": "Executing", "start_time": NOW + timedelta(minutes=1), "step_type": "Condition"},
+        {"name": "Never", "status": "Starting"},  # no time at all: left out
+        {"name": "Odd", "status": "Failed", "start_time": later, "end_time": NOW, "failure_reason": "boom",
+         "step_type": "RegisterModel"},
+    ], end_time=later), names)
+    got = [(e.job.name, e.eventType.value, e.eventTime) for e in events]
+    assert got == [("Churn", "START", "2024-06-03T12:00:00.000Z"),
+                   ("Churn.Train", "START", "2024-06-03T12:00:00.000Z"),
+                   ("Churn.Check", "START", "2024-06-03T12:01:00.000Z"),
+                   ("Churn.Odd", "START", "2024-06-03T12:05:00.000Z"),  # at one time: STARTs first
+                   ("Churn.Train", "ABORT", "2024-06-03T12:05:00.000Z"),
+                   ("Churn.Odd", "FAIL", "2024-06-03T12:05:00.000Z"),  # an end before the start: at the start
+                   ("Churn", "ABORT", "2024-06-03T12:05:00.000Z")]
+    assert {e.job.namespace for e in events} == {"arn:aws:sagemaker:eu-west-1:111122223333"}
+    assert [e.job.facets["jobType"].jobType for e in events[:3]] == ["PIPELINE", "TRAINING", "CONDITION"]
+    assert events[5].run.facets["errorMessage"].message == "boom"
+    assert events[0].run.runId == run_id("arn:aws:sagemaker:eu-west-1:111122223333:pipeline/churn/execution/abc")
+    assert [e.eventType.value for e in execution_events(_execution("CompletedWithFailures", []), names)] == [
+        "START", "FAIL"]
+    assert [e.eventType.value for e in execution_events(_execution("Executing", []), names)] == ["START"]
+    assert s3_dataset_name("s3://b/a/b/") == ("s3://b", "a/b") and s3_dataset_name("s3://b/") == ("s3://b", "/")
+    assert s3_dataset_name("s3://b/x.parquet") == ("s3://b", "x.parquet")
 
 
 # --- live emission (an empty database from here on) ----------------------------------------------------

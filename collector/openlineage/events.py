@@ -259,7 +259,7 @@ def sql_file_event(row: Mapping[str, Any], naming: Naming) -> JobEvent | None:
         outputs.append(OutputDataset(namespace=ns, name=n, facets=facets))
     job = Job(namespace=(row.get("repo") or {}).get("url") or file["repo"], name=file["path"], facets={
         "jobType": _job_type(producer, "QUERY", SQL_INTEGRATION),
-        "sql": sql_job.SQLJobFacet(query=file.get("sql") or statements_summary(file, flows), dialect=dialect,
+        "sql": sql_job.SQLJobFacet(query=statements_summary(file, flows), dialect=dialect,
                                    producer=producer),
     })
     return JobEvent(eventTime=event_time(when), job=job, inputs=inputs, outputs=outputs, producer=producer)
