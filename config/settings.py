@@ -152,6 +152,33 @@ class Settings(BaseSettings):
     glue_lookup: bool = False  # Table STORED_AT from glue:GetTable's StorageDescriptor.Location
     glue_catalog_id: str | None = None
 
+    # OpenLineage out (docs/openlineage.md): `openlineage export`, and live emission from the consumer
+    # when LINEAGE_OPENLINEAGE_URL is set.
+    openlineage_url: str | None = None  # the consumer's base URL (http or https); events go to url + endpoint
+    openlineage_endpoint: str = "api/v1/lineage"
+    openlineage_api_key: SecretStr | None = None  # sent as `Authorization: Bearer <key>`
+    openlineage_timeout_seconds: float = Field(5.0, gt=0, le=300)
+    openlineage_queue_size: int = Field(10_000, ge=1, le=1_000_000)  # executions waiting to be emitted
+    openlineage_outbox_max: int = Field(10_000, ge=1, le=1_000_000)  # unsent events held in Neo4j
+    openlineage_table_namespace: str | None = None  # namespace of SQL tables (default: the SQL dialect)
+
+    @field_validator("openlineage_url", "openlineage_table_namespace", "openlineage_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("openlineage_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlparse
+
+        parsed = urlparse(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"must be an http:// or https:// URL, not {value!r}")
+        return value.strip()
+
 
 def _env_name(loc: tuple[object, ...]) -> str:
     if not loc:

@@ -47,10 +47,10 @@ NODES: tuple[NodeLabel, ...] = (
     NodeLabel("Domain", "id", "A SageMaker Studio domain", "d-xxxx", ("name",)),
     NodeLabel("Pipeline", "arn", "A SageMaker pipeline and its current definition", indexes=("name",)),
     NodeLabel("Step", "key", "A step of a pipeline definition", "pipeline arn + `/` + step name", ("name",)),
-    NodeLabel("PipelineExecution", "arn", "One execution of a pipeline", indexes=("status",),
+    NodeLabel("PipelineExecution", "arn", "One execution of a pipeline", indexes=("status", "state_time"),
               status_labels=EXECUTION_STATUSES),
-    NodeLabel("StepRun", "key", "A step as run in one execution", "execution arn + `/` + step name", ("status",),
-              status_labels=STEP_STATUSES),
+    NodeLabel("StepRun", "key", "A step as run in one execution", "execution arn + `/` + step name",
+              ("status", "state_time"), status_labels=STEP_STATUSES),
     NodeLabel("Job", "arn", "A SageMaker job a step run ran, with its kind as a second label",
               "lower-cased, as some APIs return it; `arn_as_given` keeps another casing",
               extra_labels=JOB_KINDS, status_labels=JOB_STATUSES),
@@ -64,11 +64,14 @@ NODES: tuple[NodeLabel, ...] = (
     NodeLabel("Model", "arn", "A SageMaker model"),
     NodeLabel("Endpoint", "arn", "A SageMaker endpoint a step run created"),
     NodeLabel("Repo", "url", "A Git repository of SQL", "as configured; credentials are never stored"),
-    NodeLabel("Commit", "sha", "A commit that changed configured SQL files"),
+    NodeLabel("Commit", "sha", "A commit that changed configured SQL files", indexes=("time",)),
     NodeLabel("SqlFile", "key", "A SQL file at the branch head", "repo url + `:` + path", ("repo",)),
     NodeLabel("Table", "name", "A table named by SQL",
               "dialect-normalised, qualified as far as the SQL says; `USE db` applies"),
     NodeLabel("Column", "key", "A column of a table", "table + `.` + column", ("table",)),
+    # Not lineage: OpenLineage events the live emission could not send yet (docs/openlineage.md)
+    NodeLabel("OpenLineageOutbox", "id", "An OpenLineage event waiting to be sent again, oldest first",
+              "hash of the event JSON", ("seq",)),
 )
 
 _STEP_DATA = ("Step", "StepRun", "Job")

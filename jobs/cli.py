@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from config import SettingsError, load_settings
+from jobs.openlineage.cli import add_parser as add_openlineage_parser
+from jobs.openlineage.cli import cmd_openlineage
 from jobs.sources import SOURCES, source_names
 from jobs.sources.base import Command
 
@@ -68,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     inventory = sub.add_parser("inventory", help="print region -> domains -> pipelines, read from Neo4j")
     inventory.add_argument("--regions", type=_csv)
+
+    add_openlineage_parser(sub)  # `openlineage export`
 
     for source in SOURCES:  # each source's own commands (scan, sql-lineage, ...)
         SOURCE_COMMANDS.update(source.add_commands(sub))
@@ -331,6 +335,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 
 
 COMMANDS = {
+    "openlineage": cmd_openlineage,
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
     "render": cmd_render,

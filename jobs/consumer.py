@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -79,9 +79,24 @@ def _chunks(items: Sequence[Any], size: int = 10) -> Iterator[Sequence[Any]]:
         yield items[i:i + size]
 
 
+class CommitListener(Protocol):
+    """Told of every committed group after its graph write (e.g. the live OpenLineage emission); must
+    neither block nor raise. `snapshot` goes into the consumer's stats under `name`."""
+
+    name: str
+
+    def start(self) -> Any: ...
+
+    def committed(self, handled: Sequence[Handled]) -> None: ...
+
+    def stop(self, timeout: float) -> None: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
 class Consumer:
     def __init__(self, aws: Any, ingest: EventIngest, config: ConsumerConfig,
-                 stats: ConsumerStats | None = None) -> None:
+                 stats: ConsumerStats | None = None, listeners: Sequence[CommitListener] = ()) -> None:
         if not config.queue_urls:
             raise SettingsError("invalid setting LINEAGE_QUEUE_URLS: no queue configured "
                                 "(set LINEAGE_QUEUE_URLS or pass --queue-url)")
@@ -89,6 +104,9 @@ class Consumer:
         self.ingest = ingest
         self.config = config
         self.stats = stats or ConsumerStats(config.queue_urls)
+        self.listeners = list(listeners)
+        for listener in self.listeners:
+            self.stats.extras[listener.name] = listener.snapshot
         self._dead_letter: dict[str, str] = {}
         self._lock = threading.Lock()
         self._inflight: dict[tuple[str, str], _InFlight] = {}
@@ -152,6 +170,8 @@ class Consumer:
         if not self._dead_letter and self.config.poison_policy == "dead-letter":
             self.check_queues()
         self.stats.running = True
+        for listener in self.listeners:
+            listener.start()
         receivers = [threading.Thread(target=self._receive_loop, args=(i,), name=f"sqs-receiver-{i}", daemon=True)
                      for i in range(self.config.threads)]
         committer = threading.Thread(target=self._commit_loop, name="sqs-committer", daemon=True)
@@ -175,6 +195,8 @@ class Consumer:
         self._commits_done.set()
         deleter.join(max(0.5, deadline - 0.5 - time.monotonic()))
         released = self._release_all()
+        for listener in self.listeners:  # after the last commit; within what is left of the deadline
+            listener.stop(max(0.5, deadline - time.monotonic()))
         self._finished.set()
         heartbeat.join(2)
         self.stats.running = False
@@ -404,6 +426,12 @@ class Consumer:
                 self._let_reappear(url, failed)
             if ok:
                 self._deletes.put((url, ok))  # deleted by another thread while the next group is written
+        committed = [h for h in group if h.outcome == OK]
+        for listener in self.listeners if committed else ():
+            try:
+                listener.committed(committed)
+            except Exception:  # a listener never fails a write that committed
+                log.exception("commit listener %s failed", listener.name)
         if report.messages:
             self.stats.committed()
             log.info("events committed", extra={"fields": {

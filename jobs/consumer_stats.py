@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -31,6 +31,7 @@ class ConsumerStats:
         self.last_error: tuple[datetime, str] | None = None
         self.neo4j_ok: bool | None = None
         self.running = False
+        self.extras: dict[str, Callable[[], dict[str, Any]]] = {}  # name -> snapshot of a commit listener
 
     def add(self, url: str, **counts: int) -> None:
         with self._lock:
@@ -65,6 +66,7 @@ class ConsumerStats:
         def iso(when: datetime | None) -> str | None:
             return when.isoformat(timespec="seconds") if when else None
 
+        extras = {name: snapshot() for name, snapshot in self.extras.items()}  # outside the lock: theirs
         with self._lock:
             return {
                 "running": self.running, "last_receive": iso(self.last_receive), "last_commit": iso(self.last_commit),
@@ -73,4 +75,5 @@ class ConsumerStats:
                 "queues": {url: {"received": q.received, "deleted": q.deleted, "failed": q.failed,
                                  "poison": q.poison, "dead_lettered": q.dead_lettered, "released": q.released,
                                  "events": dict(sorted(q.events.items()))} for url, q in self.queues.items()},
+                **extras,
             }

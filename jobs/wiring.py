@@ -30,7 +30,13 @@ def event_consumer(app: App, **overrides: Any) -> Any:
     from jobs.consumer import Consumer, ConsumerConfig
 
     tune_gc()  # a process setting: this process now lives to consume
-    return Consumer(app.aws, event_ingest(app), ConsumerConfig.from_settings(app.settings, **overrides))
+    listeners = []
+    if app.settings.openlineage_url:  # live OpenLineage emission after each commit (docs/openlineage.md)
+        from jobs.openlineage.live import live_emitter
+
+        listeners.append(live_emitter(app))
+    return Consumer(app.aws, event_ingest(app), ConsumerConfig.from_settings(app.settings, **overrides),
+                    listeners=listeners)
 
 
 def scheduled_jobs(app: App) -> list[Any]:

@@ -1,0 +1,1 @@
+"""OpenLineage out: graph rows -> OpenLineage events, pure (docs/openlineage.md)."""
