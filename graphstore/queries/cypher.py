@@ -1,0 +1,216 @@
+"""Cypher fragments the library's queries share: how a node is found from its natural key, which
+relationships are lineage and which way they count, and how a node is shown (kind, key, name).
+
+Every fragment is constant text; labels and relationship types come from here or graphstore.schema,
+never from input.
+
+Lineage (the direction data flows; `downstream` follows it, `upstream` goes against it):
+
+* `FEEDS`, `PRODUCES`, `PRECEDES`, `RAN_AS` as stored: `Dataset -FEEDS-> Step|StepRun|Job|ModelPackage|Model`,
+  `Step|StepRun|Job -PRODUCES-> Dataset`, `StepRun -PRODUCES-> ModelPackage|Model|Endpoint`,
+  `Step -PRECEDES-> Step`, `StepRun -RAN_AS-> Job` (a run's work is its job), SQL `Table|Dataset -FEEDS->
+  Table|Dataset` and `Column -FEEDS-> Column`.
+* `RUN_OF` against its stored direction: a step's runs are downstream of the step (`Step -> StepRun`), so
+  data a definition reads reaches what each run made, and what a run made has the definition upstream.
+* `STORED_AT` both ways: a table and the S3 data it is stored at are the same data.
+* Not lineage: structure (`HAS_STEP`, `IN`, `OF`, `IN_DOMAIN`, `GENERATED_BY`, `IN_BUCKET`, `HAS_SCHEMA`,
+  `PREVIOUS`), Git (`DEFINES`, `READS`, `CHANGED`, `RUNS`) and `Column -OF-> Table` (a column's lineage stays
+  at column level; `column-usage` goes on from the tables the column reaches).
+"""
+from __future__ import annotations
+
+import re
+
+from graphstore.schema import JOB_KINDS, key_of
+
+LINEAGE_TYPES = ("FEEDS", "PRODUCES", "PRECEDES", "RAN_AS", "RUN_OF", "STORED_AT")
+_TYPES = "|".join(LINEAGE_TYPES)
+
+# One hop of a quantified path pattern `((a)-[r]-(b) WHERE ...)`, following or against the flow.
+_DOWN_HOP = ("type(r) = 'STORED_AT' OR (startNode(r) = a AND type(r) <> 'RUN_OF') "
+             "OR (endNode(r) = a AND type(r) = 'RUN_OF')")
+_UP_HOP = ("type(r) = 'STORED_AT' OR (endNode(r) = a AND type(r) <> 'RUN_OF') "
+           "OR (startNode(r) = a AND type(r) = 'RUN_OF')")
+# `level`: all nodes, run level only (no definition steps, no templated data), or definition level only.
+_LEVEL = ("($level = 'all' OR ($level = 'run' AND NOT b:Step AND NOT coalesce(b.templated, false)) "
+          "OR ($level = 'definition' AND NOT (b:StepRun OR b:Job OR b:ModelPackage OR b:Model OR b:Endpoint)))")
+_HOP_VARS = re.compile(r"\b([arb])\b(?=[:).\s])")
+
+
+def hop(direction: str, level: bool = True, where: str = "", tag: str = "") -> str:
+    """`((a)-[r:FEEDS|...]-(b) WHERE ...)` for `downstream` or `upstream`, with the `$level` filter.
+    `tag` suffixes the hop's variables, so that two patterns of one query do not share them."""
+    condition = _DOWN_HOP if direction == "downstream" else _UP_HOP
+    parts = [f"({condition})"] + ([_LEVEL] if level else []) + ([where] if where else [])
+    text = f"((a)-[r:{_TYPES}]-(b) WHERE {' AND '.join(parts)})"
+    return _HOP_VARS.sub(lambda m: m.group(1) + tag, text) if tag else text
+
+
+# How a node is shown. Keys: the first of these properties a node has is its key (graphstore.schema:
+# Domain/SchemaVersion `id`, Dataset `uri`, Step/StepRun/SqlFile/Column `key`, Commit `sha`,
+# Pipeline/execution/Job/registry/Model/Endpoint `arn`, Repo `url`, Table/Bucket `name`).
+_KEY_ORDER = ("id", "uri", "key", "sha", "arn", "url", "name")
+assert {key_of(label) for label in ("Dataset", "Table", "Column", "Step", "Job", "Model")} <= set(_KEY_ORDER)
+_JOB_KINDS = ", ".join(f"'{k}'" for k in JOB_KINDS)
+
+
+def key(v: str) -> str:
+    return "coalesce(" + ", ".join(f"{v}.{p}" for p in _KEY_ORDER) + ")"
+
+
+def kind(v: str) -> str:
+    """Dataset, Table, Column, Pipeline, Step, StepRun, PipelineExecution, TrainingJob (the job's kind), ..."""
+    return f"coalesce([l IN labels({v}) WHERE l IN [{_JOB_KINDS}]][0], labels({v})[0])"
+
+
+def node_id(v: str) -> str:
+    """`Label:key`, unique in the graph: the ids of subgraph nodes and of `path` columns."""
+    return f"CASE WHEN {v}:Job THEN 'Job' ELSE labels({v})[0] END + ':' + {key(v)}"
+
+
+def name(v: str) -> str:
+    """What people call the node: `pipeline/step`, `group/version`, a job or model name, a URI, ..."""
+    return (f"CASE WHEN {v}:Step THEN coalesce(last(split({v}.pipeline_arn, '/')) + '/', '') + {v}.name "
+            f"WHEN {v}:StepRun THEN coalesce(split({v}.execution_arn, '/')[1] + '/' + last(split({v}.execution_arn, '/'))"
+            f" + '/', '') + {v}.name "
+            f"WHEN {v}:PipelineExecution THEN split({v}.arn, '/')[1] + '/' + last(split({v}.arn, '/')) "
+            f"WHEN {v}:ModelPackage THEN coalesce({v}.group + '/' + {v}.version, {v}.arn) "
+            f"WHEN {v}:Endpoint THEN last(split({v}.arn, '/')) "
+            f"WHEN {v}:Column THEN {v}.key "
+            f"ELSE coalesce({v}.name, {key(v)}) END")
+
+
+def status(v: str) -> str:
+    """A run's or job's status; a model package's approval status."""
+    return f"CASE WHEN {v}:ModelPackage THEN coalesce({v}.approval_status, {v}.status) ELSE {v}.status END"
+
+
+def pipeline(v: str) -> str:
+    """The pipeline name of a step, a step run, or of the run that ran a job or created a model."""
+    return (f"CASE WHEN {v}:Step OR {v}:StepRun THEN last(split({v}.pipeline_arn, '/')) "
+            f"WHEN {v}:Job OR {v}:ModelPackage OR {v}:Model OR {v}:Endpoint "
+            f"THEN last(split(head([({v})<-[:RAN_AS|PRODUCES]-(run:StepRun) | run.pipeline_arn]), '/')) END")
+
+
+# The node kinds a `node` parameter can name, and how each is found. Every branch starts from a
+# uniqueness constraint or an index (graphstore.schema NODES), except an endpoint by name (below).
+NODE_KINDS = ("dataset", "table", "column", "pipeline", "step", "execution", "job", "model-package", "model",
+              "endpoint")
+KIND_HELP = {
+    "dataset": "an S3 URI (`s3://bucket/prefix/`; the trailing `/` may be left out)",
+    "table": "a table name as SQL names it (`stg.orders`)",
+    "column": "`table.column` (`stg.orders.amount`)",
+    "pipeline": "a pipeline name or ARN: its current steps and the step runs and jobs of its latest execution",
+    "step": "`pipeline/step` or the step key (pipeline ARN + `/` + step): the step, its latest run and job",
+    "execution": "a pipeline execution ARN: its step runs and their jobs",
+    "job": "a job ARN (any casing) or job name",
+    "model-package": "a model package ARN, `group/version`, or a group name (all its versions)",
+    "model": "a model ARN or name",
+    "endpoint": "an endpoint ARN or name",
+}
+
+
+def _guard(kind_name: str) -> str:
+    return f"$kind IN ['auto', '{kind_name}']"
+
+
+def _run_and_job(run: str) -> str:
+    return (f"OPTIONAL MATCH ({run})-[:RAN_AS]->(j:Job) "
+            f"UNWIND [{run}, j] AS n WITH n WHERE n IS NOT NULL RETURN n")
+
+
+# `CALL () {{ ... }}` yielding the start nodes `n` with the `kind` that matched `$node`.
+START = f"""CALL () {{
+  MATCH (n:Dataset) WHERE {_guard('dataset')} AND n.uri IN [$node, $node + '/']
+  RETURN n, 'dataset' AS kind
+  UNION
+  MATCH (n:Table {{name: $node}}) WHERE {_guard('table')}
+  RETURN n, 'table' AS kind
+  UNION
+  MATCH (n:Column {{key: $node}}) WHERE {_guard('column')}
+  RETURN n, 'column' AS kind
+  UNION
+  CALL () {{
+    MATCH (p:Pipeline {{name: $node}}) WHERE {_guard('pipeline')} RETURN p
+    UNION
+    MATCH (p:Pipeline {{arn: $node}}) WHERE {_guard('pipeline')} RETURN p
+  }}
+  WITH p WHERE coalesce(p.retired, false) = false
+  CALL (p) {{
+    MATCH (p)-[:HAS_STEP]->(n:Step) WHERE coalesce(n.retired, false) = false RETURN n
+    UNION
+    MATCH (e:PipelineExecution)-[:OF]->(p) WITH e ORDER BY e.start_time DESC LIMIT 1
+    MATCH (r:StepRun)-[:IN]->(e) {_run_and_job('r')}
+  }}
+  RETURN n, 'pipeline' AS kind
+  UNION
+  CALL () {{
+    MATCH (:Pipeline {{name: split($node, '/')[0]}})-[:HAS_STEP]->(s:Step)
+    WHERE {_guard('step')} AND size(split($node, '/')) = 2 AND s.name = split($node, '/')[1]
+    RETURN s
+    UNION
+    MATCH (s:Step {{key: $node}}) WHERE {_guard('step')} RETURN s
+  }}
+  CALL (s) {{
+    RETURN s AS n
+    UNION
+    MATCH (r:StepRun)-[:RUN_OF]->(s) WITH r ORDER BY r.start_time DESC LIMIT 1 {_run_and_job('r')}
+  }}
+  RETURN n, 'step' AS kind
+  UNION
+  MATCH (e:PipelineExecution {{arn: $node}}) WHERE {_guard('execution')}
+  MATCH (r:StepRun)-[:IN]->(e) {_run_and_job('r')}, 'execution' AS kind
+  UNION
+  MATCH (n:Job {{arn: toLower($node)}}) WHERE {_guard('job')}
+  RETURN n, 'job' AS kind
+  UNION
+  MATCH (n:Job {{name: $node}}) WHERE {_guard('job')}
+  RETURN n, 'job' AS kind
+  UNION
+  MATCH (n:ModelPackage {{arn: $node}}) WHERE {_guard('model-package')}
+  RETURN n, 'model-package' AS kind
+  UNION
+  MATCH (n:ModelPackage {{group: split($node, '/')[0]}})
+  WHERE {_guard('model-package')} AND size(split($node, '/')) = 2 AND toString(n.version) = split($node, '/')[1]
+  RETURN n, 'model-package' AS kind
+  UNION
+  MATCH (n:ModelPackage {{group: $node}}) WHERE {_guard('model-package')}
+  RETURN n, 'model-package' AS kind
+  UNION
+  MATCH (n:Model {{arn: $node}}) WHERE {_guard('model')}
+  RETURN n, 'model' AS kind
+  UNION
+  MATCH (n:Model {{name: $node}}) WHERE {_guard('model')}
+  RETURN n, 'model' AS kind
+  UNION
+  MATCH (n:Endpoint {{arn: $node}}) WHERE {_guard('endpoint')}
+  RETURN n, 'endpoint' AS kind
+  UNION
+  // Endpoint nodes carry no name yet: by name, the ARN index is scanned (endpoints are few).
+  MATCH (n:Endpoint) USING INDEX n:Endpoint(arn)
+  WHERE {_guard('endpoint')} AND n.arn ENDS WITH ':endpoint/' + toLower($node)
+  RETURN n, 'endpoint' AS kind
+}}"""
+
+ENDPOINT_SCAN = {"Endpoint(arn)": "an endpoint by name: Endpoint nodes have no name property yet, so the "
+                                  "ENDS WITH match reads the ARN index (one entry per endpoint)"}
+
+# The start nodes a node parameter names (the runner's check that it exists, and the starts of subgraphs).
+RESOLVE = f"""{START}
+RETURN kind, {node_id('n')} AS id, {kind('n')} AS node_kind, {name('n')} AS label, {status('n')} AS status
+ORDER BY kind, id LIMIT 1000"""
+
+RESOLVE_DOMAIN = """CALL () {
+  MATCH (d:Domain {name: $node}) RETURN d.id AS id
+  UNION
+  MATCH (d:Domain {id: $node}) RETURN d.id AS id
+  UNION
+  MATCH (p:Pipeline {domain_name: $node}) RETURN p.domain_name AS id
+}
+RETURN 'domain' AS kind, id, 'Domain' AS node_kind, $node AS label, null AS status"""
+
+
+def shown(v: str, prefix: str = "") -> str:
+    """`kind, key, name, status` of a node, as result columns."""
+    return (f"{kind(v)} AS {prefix}kind, {key(v)} AS {prefix}key, {name(v)} AS {prefix}name, "
+            f"{status(v)} AS {prefix}status")
