@@ -19,31 +19,57 @@ Lineage (the direction data flows; `downstream` follows it, `upstream` goes agai
 """
 from __future__ import annotations
 
-import re
-
+from graphstore.queries.model import MAX_DEPTH
 from graphstore.schema import JOB_KINDS, key_of
 
 LINEAGE_TYPES = ("FEEDS", "PRODUCES", "PRECEDES", "RAN_AS", "RUN_OF", "STORED_AT")
-_TYPES = "|".join(LINEAGE_TYPES)
+# A path follows the stored direction of these ...
+_ALONG = "FEEDS|PRODUCES|PRECEDES|RAN_AS|STORED_AT"
+# ... and turns against it on these: a step to its runs (RUN_OF), S3 data to the table stored there (STORED_AT).
+_TURN = "RUN_OF|STORED_AT"
+MAX_TURNS = 3
 
-# One hop of a quantified path pattern `((a)-[r]-(b) WHERE ...)`, following or against the flow.
-_DOWN_HOP = ("type(r) = 'STORED_AT' OR (startNode(r) = a AND type(r) <> 'RUN_OF') "
-             "OR (endNode(r) = a AND type(r) = 'RUN_OF')")
-_UP_HOP = ("type(r) = 'STORED_AT' OR (endNode(r) = a AND type(r) <> 'RUN_OF') "
-           "OR (startNode(r) = a AND type(r) = 'RUN_OF')")
-# `level`: all nodes, run level only (no definition steps, no templated data), or definition level only.
-_LEVEL = ("($level = 'all' OR ($level = 'run' AND NOT b:Step AND NOT coalesce(b.templated, false)) "
-          "OR ($level = 'definition' AND NOT (b:StepRun OR b:Job OR b:ModelPackage OR b:Model OR b:Endpoint)))")
-_HOP_VARS = re.compile(r"\b([arb])\b(?=[:).\s])")
+# `level`: every node; run level only (no definition steps, no templated data); definition level only.
+LEVELS = {
+    "all": "",
+    "run": "NOT {b}:Step AND NOT coalesce({b}.templated, false)",
+    "definition": "NOT ({b}:StepRun OR {b}:Job OR {b}:ModelPackage OR {b}:Model OR {b}:Endpoint)",
+}
 
 
-def hop(direction: str, level: bool = True, where: str = "", tag: str = "") -> str:
-    """`((a)-[r:FEEDS|...]-(b) WHERE ...)` for `downstream` or `upstream`, with the `$level` filter.
-    `tag` suffixes the hop's variables, so that two patterns of one query do not share them."""
-    condition = _DOWN_HOP if direction == "downstream" else _UP_HOP
-    parts = [f"({condition})"] + ([_LEVEL] if level else []) + ([where] if where else [])
-    text = f"((a)-[r:{_TYPES}]-(b) WHERE {' AND '.join(parts)})"
-    return _HOP_VARS.sub(lambda m: m.group(1) + tag, text) if tag else text
+def walk(direction: str, start: str, end: str, *, depth: int = MAX_DEPTH, level: str = "all", where: str = "",
+         min_length: int = 1, tag: str = "") -> str:
+    """`CALL (start) {...}` yielding each node `end` reached from `start` with `p<tag>`, one shortest
+    lineage path to it of at most `$depth` relationships (and at most `depth` in the text's patterns).
+
+    Shortest-path search is only fast when every predicate of the pattern is on one relationship or one
+    node (the planner inlines them; a predicate relating a relationship to the node it leaves, such as
+    `startNode(r) = a`, makes it enumerate paths). So direction lives in the pattern: a path is runs of
+    relationships along their direction, joined by at most MAX_TURNS turns against it (RUN_OF, STORED_AT),
+    one branch per number of turns. `where` is a further condition on every node after the start, with
+    `{b}` for the node.
+    """
+    along, turn = (f"-[:{_ALONG}]->", f"<-[:{_TURN}]-") if direction == "downstream" else (
+        f"<-[:{_ALONG}]-", f"-[:{_TURN}]->")
+    conditions = [c for c in (LEVELS[level], where) if c]
+
+    def cond(var: str) -> str:
+        return " AND ".join(c.format(b=var) for c in conditions)
+
+    def run(i: int, low: int) -> str:
+        test = cond(f"b{tag}{i}")
+        return f"((a{tag}{i}){along}(b{tag}{i}{' WHERE ' + test if test else ''})){{{low},{depth}}}"
+
+    path, end_var = f"p{tag}", end.split(":")[0]
+    branches = []
+    for turns in range(MAX_TURNS + 1):
+        parts = [f"({start})", run(0, min_length if turns == 0 else 0)]
+        for i in range(1, turns + 1):
+            test = cond(f"n{tag}{i}")
+            parts += [f"(m{tag}{i}){turn}(n{tag}{i}{' WHERE ' + test if test else ''})", run(i, 0)]
+        branches.append(f"  MATCH {path} = SHORTEST 1 {''.join(parts)}({end})\n"
+                        f"  WHERE length({path}) <= $depth\n  RETURN {end_var}, {path}")
+    return f"CALL ({start}) {{\n" + "\n  UNION\n".join(branches) + "\n}"
 
 
 # How a node is shown. Keys: the first of these properties a node has is its key (graphstore.schema:

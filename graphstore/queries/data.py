@@ -1,9 +1,11 @@
 """Data queries: a dataset's schema history, schema drift since training, exposure to weak bucket posture."""
 from __future__ import annotations
 
-from graphstore.queries.cypher import ENDPOINT_SCAN, START, hop, key, kind, name, status
+from functools import cache
+
+from graphstore.queries.cypher import ENDPOINT_SCAN, START, key, kind, name, status, walk
 from graphstore.queries.lineage import KIND, NODE
-from graphstore.queries.model import REQUIRED, Column, Param, Query, depth_param, limit_param
+from graphstore.queries.model import MAX_DEPTH, REQUIRED, Column, Param, Query, depth_param, limit_param
 
 SCHEMA_HISTORY = Query(
     "schema-history",
@@ -39,30 +41,29 @@ LIMIT $limit""",
 
 _TRAINING = "TrainingJob|TuningJob|AutoMLJob"
 
-DRIFT_SINCE_TRAINING = Query(
-    "drift-since-training",
-    "Schema changes of a model's training data since its training job ran (for a dataset or table: since "
-    "each training job it fed ran)",
-    f"""{START}
+def _indent(text: str, by: str = "  ") -> str:
+    return text.replace("\n", "\n" + by)
+
+
+@cache
+def _drift(depth: int = MAX_DEPTH) -> str:
+    return f"""{START}
 CALL (n, kind) {{
   // a dataset or table: the training jobs downstream of it, and its data (a table's: where it is stored)
   WITH n, kind WHERE kind IN ['dataset', 'table']
-  MATCH p = SHORTEST 1 (n){hop("downstream", level=False)}{{1,12}}(t:{_TRAINING})
-  WHERE length(p) <= $depth
+  {_indent(walk("downstream", "n", f"t:{_TRAINING}", depth=depth, tag="t"))}
   CALL (n) {{
     WITH n WHERE n:Dataset RETURN n AS d
     UNION
     MATCH (n)-[:STORED_AT]->(d:Dataset) RETURN d
   }}
-  RETURN t, d, length(p) AS distance
+  RETURN t, d, length(pt) AS distance
   UNION
   // anything else (a model, a model package, an endpoint, a job): the training jobs upstream, then their data
   WITH n, kind WHERE NOT kind IN ['dataset', 'table']
-  MATCH p = SHORTEST 1 (n){hop("upstream", level=False)}{{0,12}}(t:{_TRAINING})
-  WHERE length(p) <= $depth
-  MATCH q = SHORTEST 1 (t){hop("upstream", level=False, tag="2")}{{1,12}}(d:Dataset)
-  WHERE length(q) <= $depth AND NOT coalesce(d.templated, false)
-  RETURN t, d, length(q) AS distance
+  {_indent(walk("upstream", "n", f"t:{_TRAINING}", depth=depth, min_length=0, tag="t"))}
+  {_indent(walk("upstream", "t", "d:Dataset", depth=depth, where="NOT coalesce({b}.templated, false)", tag="d"))}
+  RETURN t, d, length(pd) AS distance
 }}
 WITH t, d, min(distance) AS distance
 MATCH (d)-[:HAS_SCHEMA]->(v:SchemaVersion)-[:PREVIOUS]->(:SchemaVersion)
@@ -75,7 +76,14 @@ RETURN t.name AS training_job, coalesce(t.end_time, t.start_time, t.created) AS 
        d.uri AS dataset, distance, v.version AS version, v.observed_at AS changed_at, v.change_summary AS change,
        v.added AS added, v.removed AS removed, v.type_changed AS type_changed, v.drift AS drift
 ORDER BY changed_at DESC, dataset, trained_at DESC, training_job
-LIMIT $limit""",
+LIMIT $limit"""
+
+
+DRIFT_SINCE_TRAINING = Query(
+    "drift-since-training",
+    "Schema changes of a model's training data since its training job ran (for a dataset or table: since "
+    "each training job it fed ran)",
+    _drift(),
     (NODE, KIND, depth_param(12), limit_param()),
     (Column("training_job", "the training (or tuning, AutoML) job"),
      Column("trained_at", "when it ended (or started)"),
@@ -90,18 +98,16 @@ LIMIT $limit""",
      Column("type_changed", "columns whose type changed: [{name, from, to}]", json=True),
      Column("drift", "whether the change can break readers")),
     {"node": "churn-models/1", "kind": "auto", "depth": 12, "limit": 100},
-    family="data", index_scans=ENDPOINT_SCAN,
+    family="data", index_scans=ENDPOINT_SCAN, build=_drift,
 )
 
 POSTURE = Param("posture", "choice", "which buckets: `unencrypted` (no default encryption), `public` "
                 "(a policy or ACL grants public access and nothing blocks it), `unknown` (posture never fetched, "
                 "or a field denied), or `any` of these", "any", choices=("any", "unencrypted", "public", "unknown"))
 
-EXPOSURE = Query(
-    "exposure",
-    "Model packages, models and endpoints fed (at any depth) by data in buckets that are unencrypted, public, "
-    "or of unknown posture",
-    f"""MATCH (b:Bucket) WHERE b.name IS NOT NULL
+@cache
+def _exposure(depth: int = MAX_DEPTH) -> str:
+    return f"""MATCH (b:Bucket) WHERE b.name IS NOT NULL
 WITH b, [risk IN [
     CASE WHEN b.encryption = 'none' THEN 'unencrypted' END,
     CASE WHEN b.public_access = 'Public' THEN 'public' END,
@@ -109,14 +115,20 @@ WITH b, [risk IN [
          THEN 'unknown' END] WHERE risk IS NOT NULL] AS risks
 WHERE size(risks) > 0 AND ($posture = 'any' OR $posture IN risks)
 MATCH (b)<-[:IN_BUCKET]-(d:Dataset)
-MATCH p = SHORTEST 1 (d){hop("downstream", level=False, tag="1")}{{1,12}}(m:ModelPackage|Model|Endpoint)
-WHERE length(p) <= $depth
+{walk("downstream", "d", "m:ModelPackage|Model|Endpoint", depth=depth)}
 WITH m, b, risks, min(length(p)) AS distance, collect(DISTINCT d.uri) AS datasets
 RETURN {kind('m')} AS kind, {name('m')} AS name, {key('m')} AS key, {status('m')} AS status, b.name AS bucket,
        risks, b.encryption AS encryption, b.public_access AS public_access, datasets[..5] AS datasets,
        size(datasets) AS dataset_count, distance
 ORDER BY kind, name, bucket
-LIMIT $limit""",
+LIMIT $limit"""
+
+
+EXPOSURE = Query(
+    "exposure",
+    "Model packages, models and endpoints fed (at any depth) by data in buckets that are unencrypted, public, "
+    "or of unknown posture",
+    _exposure(),
     (POSTURE, depth_param(12), limit_param()),
     (Column("kind", "ModelPackage, Model or Endpoint"),
      Column("name", "its usual name"),
@@ -130,7 +142,7 @@ LIMIT $limit""",
      Column("dataset_count", "how many datasets of the bucket feed it"),
      Column("distance", "relationships from the nearest of them")),
     {"posture": "any", "depth": 12, "limit": 100},
-    family="data",
+    family="data", build=_exposure,
     index_scans={"Bucket(name)": "every bucket's posture is judged, including buckets whose posture was never "
                                  "fetched (nothing to seek on); the key index is read once, one entry per bucket"},
 )

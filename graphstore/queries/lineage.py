@@ -2,20 +2,22 @@
 which relationships count as lineage and which way)."""
 from __future__ import annotations
 
+from functools import cache
+
 from graphstore.queries.cypher import (
     ENDPOINT_SCAN,
     KIND_HELP,
     NODE_KINDS,
     START,
-    hop,
     key,
     kind,
     name,
     node_id,
     pipeline,
     status,
+    walk,
 )
-from graphstore.queries.model import REQUIRED, Column, Param, Query, depth_param, limit_param
+from graphstore.queries.model import MAX_DEPTH, REQUIRED, Column, Param, Query, depth_param, limit_param
 
 NODE = Param("node", "string", "the node, by its natural key (see `kind`)", REQUIRED)
 KIND = Param("kind", "choice", "what `node` names; `auto` tells it from the value's shape "
@@ -26,24 +28,33 @@ LEVEL = Param("level", "choice", "`run`: concrete data, step runs and jobs only;
               "definitions (steps, templated data) only; `all`: both", "all", choices=("all", "run", "definition"))
 
 
-def _traversal(direction: str) -> str:
+def _traversal(direction: str, depth: int, level: str) -> str:
     """Every node `x` reached from the start nodes, with its shortest path `p`."""
     return f"""{START}
 WITH collect(n) AS starts
 UNWIND starts AS s
-MATCH p = SHORTEST 1 (s){hop(direction)}{{1,12}}(x)
-WHERE length(p) <= $depth AND NOT x IN starts
+{walk(direction, "s", "x", depth=depth, level=level)}
+WITH x, p WHERE NOT x IN starts
 WITH x, p ORDER BY length(p)
 WITH x, collect(p)[0] AS p"""
 
 
-def _walk(direction: str) -> str:
-    return f"""{_traversal(direction)}
+@cache
+def _walk(direction: str, depth: int = MAX_DEPTH, level: str = "all") -> str:
+    return f"""{_traversal(direction, depth, level)}
 RETURN {kind('x')} AS kind, {key('x')} AS key, {name('x')} AS name, {status('x')} AS status,
        {pipeline('x')} AS pipeline, length(p) AS distance, [r IN relationships(p) | type(r)] AS via,
        [v IN nodes(p) | {node_id('v')}] AS path
 ORDER BY distance, kind, key
 LIMIT $limit"""
+
+
+def _upstream(depth: int = MAX_DEPTH, level: str = "all") -> str:
+    return _walk("upstream", depth, level)
+
+
+def _downstream(depth: int = MAX_DEPTH, level: str = "all") -> str:
+    return _walk("downstream", depth, level)
 
 
 _WALK_COLUMNS = (
@@ -61,31 +72,29 @@ _WALK_COLUMNS = (
 UPSTREAM = Query(
     "upstream",
     "Everything a node's data comes from, nearest first: the data, SQL tables, jobs and steps behind it",
-    _walk("upstream"),
+    _upstream(),
     (NODE, KIND, depth_param(), LEVEL, limit_param()),
     _WALK_COLUMNS,
     {"node": "churn-models/1", "kind": "auto", "depth": 8, "level": "all", "limit": 100},
-    family="lineage", graph=True, index_scans=ENDPOINT_SCAN,
+    family="lineage", graph=True, index_scans=ENDPOINT_SCAN, build=_upstream,
 )
 
 DOWNSTREAM = Query(
     "downstream",
     "Everything fed by a node's data, nearest first: the steps, jobs, datasets, models and endpoints after it",
-    _walk("downstream"),
+    _downstream(),
     (NODE, KIND, depth_param(), LEVEL, limit_param()),
     _WALK_COLUMNS,
     {"node": "s3://acme-ml-data/churn/raw/", "kind": "auto", "depth": 6, "level": "all", "limit": 100},
-    family="lineage", graph=True, index_scans=ENDPOINT_SCAN,
+    family="lineage", graph=True, index_scans=ENDPOINT_SCAN, build=_downstream,
 )
 
 _CATEGORY_ORDER = ("CASE category WHEN 'endpoint' THEN 0 WHEN 'model' THEN 1 WHEN 'model_package' THEN 2 "
                    "WHEN 'pipeline' THEN 3 WHEN 'table' THEN 4 ELSE 5 END")
 
-IMPACT = Query(
-    "impact",
-    "What a change to a table or dataset affects downstream: endpoints, models, model packages, pipelines, "
-    "tables and datasets, each with its latest status",
-    f"""{_traversal("downstream")}
+@cache
+def _impact(depth: int = MAX_DEPTH, level: str = "all") -> str:
+    return f"""{_traversal("downstream", depth, level)}
 WITH x, length(p) AS hops
 CALL (x, hops) {{
   WITH x, hops WHERE x:Step OR x:StepRun OR x:Job
@@ -118,7 +127,14 @@ RETURN category, {name('item')} AS name, {key('item')} AS key,
                      ELSE item.created END AS as_of,
        distance
 ORDER BY {_CATEGORY_ORDER}, distance, name
-LIMIT $limit""",
+LIMIT $limit"""
+
+
+IMPACT = Query(
+    "impact",
+    "What a change to a table or dataset affects downstream: endpoints, models, model packages, pipelines, "
+    "tables and datasets, each with its latest status",
+    _impact(),
     (NODE, KIND, depth_param(), LEVEL, limit_param()),
     (Column("category", "endpoint, model, model_package, pipeline, table or dataset (concrete data only)"),
      Column("name", "its usual name"),
@@ -128,15 +144,13 @@ LIMIT $limit""",
      Column("as_of", "when: the latest execution's start, the dataset's newest object, or the creation time"),
      Column("distance", "relationships from the table or dataset to the nearest node of it")),
     {"node": "ml.churn_features", "kind": "auto", "depth": 8, "level": "all", "limit": 100},
-    family="lineage", graph=True, index_scans=ENDPOINT_SCAN,
+    family="lineage", graph=True, index_scans=ENDPOINT_SCAN, build=_impact,
 )
 
-COLUMN_USAGE = Query(
-    "column-usage",
-    "Where a table column flows: the columns SQL derives from it, their tables, and the datasets, steps, "
-    "jobs, models and endpoints those tables feed",
-    f"""MATCH (c:Column {{key: $column}})
-MATCH p = SHORTEST 1 (c)-[:FEEDS]->{{0,12}}(c2:Column)
+@cache
+def _column_usage(depth: int = MAX_DEPTH) -> str:
+    return f"""MATCH (c:Column {{key: $column}})
+MATCH p = SHORTEST 1 (c)-[:FEEDS]->{{0,{depth}}}(c2:Column)
 WHERE length(p) <= $depth
 WITH c2, length(p) AS hops, [v IN nodes(p) | v.key] AS columns
 CALL (c2, hops, columns) {{
@@ -147,8 +161,8 @@ CALL (c2, hops, columns) {{
   RETURN 'Table' AS kind, t.name AS key, t.name AS name, null AS status, hops AS distance, columns AS via
   UNION
   MATCH (c2)-[:OF]->(t:Table)
-  MATCH q = SHORTEST 1 (t){hop("downstream", level=False, where="NOT (b:Table OR b:Column)")}{{1,12}}(x)
-  WHERE length(q) <= $depth
+  {walk("downstream", "t", "x", depth=depth, where="NOT ({b}:Table OR {b}:Column)", tag="q").replace(chr(10), chr(10) + "  ")}
+  WITH c2, hops, columns, x, pq AS q
   RETURN {kind('x')} AS kind, {key('x')} AS key, {name('x')} AS name, {status('x')} AS status,
          hops + length(q) AS distance, columns + [v IN tail(nodes(q)) | {name('v')}] AS via
 }}
@@ -156,7 +170,14 @@ WITH kind, key, name, status, distance, via ORDER BY distance, size(via)
 WITH kind, key, name, status, collect({{distance: distance, via: via}})[0] AS nearest
 RETURN kind, key, name, status, nearest.distance AS distance, nearest.via AS via
 ORDER BY distance, kind, key
-LIMIT $limit""",
+LIMIT $limit"""
+
+
+COLUMN_USAGE = Query(
+    "column-usage",
+    "Where a table column flows: the columns SQL derives from it, their tables, and the datasets, steps, "
+    "jobs, models and endpoints those tables feed",
+    _column_usage(),
     (Param("column", "string", "the column as `table.column` (`stg.orders.amount`)", REQUIRED, anchor="column"),
      depth_param(description="how far at most: SQL column hops, then relationships from each table reached "
                              "(each leg 1 to 12)"),
@@ -168,7 +189,7 @@ LIMIT $limit""",
      Column("distance", "SQL column hops to the column (its table: the same), then relationships from the table"),
      Column("via", "the columns, then the nodes, from the column to this one")),
     {"column": "raw.customers.tenure_months", "depth": 6, "limit": 100},
-    family="lineage",
+    family="lineage", build=_column_usage,
 )
 
 QUERIES = (UPSTREAM, DOWNSTREAM, IMPACT, COLUMN_USAGE)

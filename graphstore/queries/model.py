@@ -1,13 +1,15 @@
 """What a library query is: a name, constant Cypher, declared and validated parameters, result columns.
 
-Values travel only as parameters. The one structural variable is the upper bound of variable-length
-patterns, which Cypher wants as a literal: a query's text carries the maximum (`,12}`) and
-`Query.text(params)` picks the constant variant for the depth asked (see `bounded`).
+Values travel only as parameters. What cannot be a parameter is structure: the upper bound of a
+variable-length pattern (Cypher wants a literal) and the node filter of `level` (a parameter in a
+shortest-path pattern makes planning slow). A lineage query therefore has a builder of constant texts,
+one per (depth, level); `cypher` is the one for the maximum depth and level `all`, which filters
+`length(p) <= $depth` and so runs as it is at any depth (the Neo4j Browser guide runs it), and
+`Query.text(params)` is the one the library runs, whose patterns stop at `depth`.
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 MAX_DEPTH = 12
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-_BOUND = re.compile(r",12\}")
+STRUCTURAL = ("depth", "level")  # the parameters a builder takes
 
 
 class QueryError(ValueError):
@@ -145,22 +147,18 @@ class Query:
     graph: bool = False  # QueryLibrary.subgraph serves it
     # Plan leaves other than seeks this query may start from, with the reason (tests/test_query_plans.py).
     index_scans: Mapping[str, str] = field(default_factory=dict)
+    build: Callable[..., str] | None = None  # (depth=, level=) -> the constant text of that variant
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
 
-    @property
-    def bounded(self) -> bool:
-        """Whether the text has variable-length patterns whose upper bound follows `depth`."""
-        return bool(_BOUND.search(self.cypher))
-
     def text(self, params: Mapping[str, Any]) -> str:
-        """The constant text to run: for a bounded query, the variant whose patterns stop at `depth`
-        (the planner bounds a shortest-path search by the literal, not by `length(p) <= $depth`)."""
-        depth = params.get("depth")
-        if not self.bounded or depth is None or depth == MAX_DEPTH:
+        """The constant text to run with these (validated) parameters: the builder's variant for their
+        depth and level, or `cypher`."""
+        if self.build is None:
             return self.cypher
-        return _BOUND.sub(f",{int(depth)}}}", self.cypher)
+        names = {p.name for p in self.params}
+        return self.build(**{k: params[k] for k in STRUCTURAL if k in names and params.get(k) is not None})
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Every declared parameter, coerced, with defaults; ParameterError naming the first bad one."""
