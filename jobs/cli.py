@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_openlineage_parser(sub)  # `openlineage export`
 
+    query = sub.add_parser("query", help="run a query of the library (upstream, downstream, impact, runs, ...; "
+                                         "--list shows them), read from Neo4j")
+    query.add_argument("name", nargs="?", help="the query (see --list)")
+    query.add_argument("--list", action="store_true", help="list the queries, their parameters and what they answer")
+    query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a parameter of the query; repeatable")
+    query.add_argument("--format", default="table", metavar="FORMAT", help="table (default), json or csv")
+    query.add_argument("--limit", metavar="N", help="rows at most (the limit parameter)")
+    query.add_argument("--timeout", metavar="SECONDS", help="transaction timeout (default 30)")
+
     for source in SOURCES:  # each source's own commands (scan, sql-lineage, ...)
         SOURCE_COMMANDS.update(source.add_commands(sub))
 
@@ -289,6 +299,61 @@ def cmd_inventory(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def cmd_query(args: argparse.Namespace, settings: Any) -> int:
+    from graphstore.connection import Neo4jOutage
+    from graphstore.queries import DEFAULT_TIMEOUT, QUERIES, QueryError, QueryLibrary, QueryTimeout, query
+    from jobs.progress import table
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"lineage-collector: {message}", file=sys.stderr)
+        return code
+
+    if args.list:
+        print(table(["query", "parameters", "description"],
+                    [(q.name, ", ".join(p.describe() for p in q.params), q.description) for q in QUERIES]))
+        return 0
+    if not args.name:
+        return fail("query: name a query (lineage-collector query --list shows them)")
+    params: dict[str, str] = {}
+    for item in args.param:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            return fail(f"query {args.name}: --param {item} is not NAME=VALUE")
+        params[name.strip()] = value
+    if args.limit is not None:
+        params["limit"] = args.limit
+    if args.format not in ("table", "json", "csv"):
+        return fail(f"query {args.name}: --format must be table, json or csv")
+    try:
+        timeout = float(args.timeout) if args.timeout is not None else DEFAULT_TIMEOUT
+    except ValueError:
+        timeout = -1
+    if not timeout > 0:
+        return fail(f"query {args.name}: --timeout must be a positive number of seconds")
+    try:
+        query(args.name).validate(params)  # a bad parameter is told before Neo4j is reached
+        app = _app(settings)
+        try:
+            result = QueryLibrary(app.driver, settings.neo4j_database, timeout=timeout).run(args.name, params)
+        finally:
+            app.close()
+    except QueryTimeout as exc:
+        return fail(str(exc), 1)
+    except QueryError as exc:
+        return fail(str(exc))
+    except Neo4jOutage as exc:
+        return fail(f"query {args.name}: Neo4j did not answer ({exc})", 1)
+    if args.format == "json":
+        print(result.to_json())
+    elif args.format == "csv":
+        sys.stdout.write(result.to_csv())
+    else:
+        print(table(result.table_columns(), result.cells(48)))
+        more = f"; the limit cut it (--limit {result.params['limit']})" if result.truncated else ""
+        print(f"{len(result.rows)} row{'' if len(result.rows) == 1 else 's'}{more}")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace, settings: Any) -> int:
     try:  # the dev tools are their own distribution (devtools/), not part of the product
         from lineage_dev.local_neo4j import start_local_neo4j
@@ -337,7 +402,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 COMMANDS = {
     "openlineage": cmd_openlineage,
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
-    "inventory": cmd_inventory, "dev": cmd_dev, "demo": cmd_demo,
+    "inventory": cmd_inventory, "query": cmd_query, "dev": cmd_dev, "demo": cmd_demo,
     "render": cmd_render,
 }
 

@@ -134,9 +134,15 @@ class QueryResult:
             writer.writerow(["" if row.get(c) is None else _text(row.get(c), compact=False) for c in self.columns])
         return out.getvalue()
 
+    def table_columns(self) -> list[str]:
+        """The columns a table on a terminal shows (long ones such as `path` only in json and csv)."""
+        hidden = {c.name for c in query(self.query).columns if not c.in_table}
+        return [c for c in self.columns if c not in hidden]
+
     def cells(self, width: int = 60) -> list[list[str]]:
-        """The rows as short strings, for a table on a terminal (lists joined, long text cut)."""
-        return [[_cut(_text(row.get(c)), width) for c in self.columns] for row in self.rows]
+        """The rows of `table_columns` as short strings, for a terminal (lists joined, long text cut)."""
+        columns = self.table_columns()
+        return [[_cut(_text(row.get(c)), width) for c in columns] for row in self.rows]
 
 
 def _text(value: Any, compact: bool = True) -> str:

@@ -66,7 +66,8 @@ _WALK_COLUMNS = (
     Column("pipeline", "the pipeline of a step, a step run, or of the run that ran a job or created a model"),
     Column("distance", "relationships on the shortest path from the start"),
     Column("via", "the relationship types along that path, from the start"),
-    Column("path", "the ids (`Label:key`) of the nodes along that path, from a start node to this one"),
+    Column("path", "the ids (`Label:key`) of the nodes along that path, from a start node to this one",
+           in_table=False),
 )
 
 UPSTREAM = Query(

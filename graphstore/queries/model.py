@@ -133,6 +133,7 @@ class Column:
     name: str
     description: str
     json: bool = False  # stored as JSON text: decoded in results
+    in_table: bool = True  # shown by the CLI's table format (json and csv have every column)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class Query:
             given = params.get(p.name)
             if given is None or (isinstance(given, str) and not given.strip() and p.type != "string"):
                 if p.required:
-                    raise ParameterError(self.name, f"parameter {p.name} is required ({p.description})")
+                    raise ParameterError(self.name, f"parameter {p.name} is required: {p.description}")
                 out[p.name] = p.default
                 continue
             out[p.name] = p.coerce(self.name, given)
