@@ -216,3 +216,39 @@ def main() -> None:  # pragma: no cover - a developer's tool
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def module_graph(neo4j_server: Any, driver: Any, sim_server: Any, workdir: Path) -> Any:
+    """A test module's fixture body: an empty Neo4j and simulator, the graph built, then (app, env, graph).
+    A generator: `yield from module_graph(...)` in a module-scoped fixture."""
+    import pytest
+
+    from config import load_settings
+    from graphstore.writer import GraphWriter
+    from jobs.app import App
+
+    sim_server.reset()
+    with driver.session() as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    GraphWriter(driver).ensure_schema()
+    repo_url, commits = _sql_repo(workdir)
+    uri, auth = neo4j_server
+    env = {"NEO4J_URI": uri, "AWS_ENDPOINT_URL": sim_server.endpoint_url, "LINEAGE_REGIONS": "us-east-1",
+           "LINEAGE_LOG_FORMAT": "text", **git_env(repo_url, workdir / "git-cache")}
+    if auth:
+        env.update(NEO4J_USERNAME=auth[0], NEO4J_PASSWORD=auth[1])
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        if not auth:
+            patch.delenv("NEO4J_USERNAME", raising=False)
+            patch.delenv("NEO4J_PASSWORD", raising=False)
+        patch.chdir(Path(__file__).parent)  # no stray .env from the work tree
+        app = App(load_settings())
+        try:
+            now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+            graph = build_query_graph(sim_server, app, workdir, now, repo_url, commits)
+            graph.env = env
+            yield app, graph
+        finally:
+            app.close()

@@ -49,7 +49,7 @@ RETURN 'column' AS kind, 'Column:' + c.key AS id, 'Column' AS node_kind, c.key A
     "domain": RESOLVE_DOMAIN,
 }
 
-_SAGEMAKER_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[^:]*:[^:]*:(?P<type>[a-z-]+)/(?P<rest>.+)$")
+_SAGEMAKER_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[^:]*:[^:]*:(?P<type>[a-z-]+)/(?P<rest>.+)$", re.IGNORECASE)
 _JOB_TYPES = {"training-job", "processing-job", "transform-job", "hyper-parameter-tuning-job", "automl-job"}
 
 
@@ -71,7 +71,7 @@ def detect_kind(value: str) -> str | None:
         return "dataset"
     arn = _SAGEMAKER_ARN.match(value)
     if arn:
-        kind, parts = arn["type"], arn["rest"].split("/")
+        kind, parts = arn["type"].lower(), arn["rest"].split("/")
         if kind == "pipeline":
             if len(parts) >= 3 and parts[1] == "execution":
                 return "execution"
@@ -80,6 +80,8 @@ def detect_kind(value: str) -> str | None:
             return "job"
         if kind in ("model-package", "model", "endpoint"):
             return kind
+        return None
+    if value.startswith("arn:"):
         return None
     if re.fullmatch(r"[^/]+/\d+", value):
         return "model-package"

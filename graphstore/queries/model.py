@@ -170,7 +170,7 @@ class Query:
         out: dict[str, Any] = {}
         for p in self.params:
             given = params.get(p.name)
-            if given is None or (isinstance(given, str) and not given.strip() and p.type != "string"):
+            if given is None or (isinstance(given, str) and not given.strip()):
                 if p.required:
                     raise ParameterError(self.name, f"parameter {p.name} is required: {p.description}")
                 out[p.name] = p.default
