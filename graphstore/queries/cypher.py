@@ -136,6 +136,17 @@ KIND_HELP = {
 }
 
 
+def newest(pattern: str, var: str) -> str:
+    """The node of a pattern comprehension with the latest `start_time` (null if none). A comprehension
+    always expands from its bound node, whatever the planner thinks of the statistics."""
+    return (f"reduce(latest = null, {var} IN [{pattern} | {var}] | CASE WHEN latest IS NULL "
+            f"OR {var}.start_time > latest.start_time THEN {var} ELSE latest END)")
+
+
+def latest_execution(pipeline_var: str) -> str:
+    return newest(f"({pipeline_var})<-[:OF]-(x:PipelineExecution)", "x")
+
+
 def _guard(kind_name: str) -> str:
     return f"$kind IN ['auto', '{kind_name}']"
 
@@ -165,8 +176,8 @@ START = f"""CALL () {{
   CALL (p) {{
     MATCH (p)-[:HAS_STEP]->(n:Step) WHERE coalesce(n.retired, false) = false RETURN n
     UNION
-    MATCH (e:PipelineExecution)-[:OF]->(p) WITH e ORDER BY e.start_time DESC LIMIT 1
-    MATCH (r:StepRun)-[:IN]->(e) {_run_and_job('r')}
+    WITH {latest_execution('p')} AS e
+    UNWIND [(r:StepRun)-[:IN]->(e) | r] AS r {_run_and_job('r')}
   }}
   RETURN n, 'pipeline' AS kind
   UNION
@@ -180,12 +191,16 @@ START = f"""CALL () {{
   CALL (s) {{
     RETURN s AS n
     UNION
-    MATCH (r:StepRun)-[:RUN_OF]->(s) WITH r ORDER BY r.start_time DESC LIMIT 1 {_run_and_job('r')}
+    WITH {newest("(x:StepRun)-[:RUN_OF]->(s)", "x")} AS r WHERE r IS NOT NULL
+    {_run_and_job('r')}
   }}
   RETURN n, 'step' AS kind
   UNION
   MATCH (e:PipelineExecution {{arn: $node}}) WHERE {_guard('execution')}
-  MATCH (r:StepRun)-[:IN]->(e) {_run_and_job('r')}, 'execution' AS kind
+  UNWIND [(r:StepRun)-[:IN]->(e) | r] AS r
+  OPTIONAL MATCH (r)-[:RAN_AS]->(j:Job)
+  UNWIND [r, j] AS n WITH n WHERE n IS NOT NULL
+  RETURN n, 'execution' AS kind
   UNION
   MATCH (n:Job {{arn: toLower($node)}}) WHERE {_guard('job')}
   RETURN n, 'job' AS kind

@@ -11,6 +11,7 @@ from graphstore.queries.cypher import (
     START,
     key,
     kind,
+    latest_execution,
     name,
     node_id,
     pipeline,
@@ -116,11 +117,8 @@ CALL (x, hops) {{
   RETURN 'dataset' AS category, x AS item, hops AS distance
 }}
 WITH category, item, min(distance) AS distance
-CALL (category, item) {{
-  OPTIONAL MATCH (e:PipelineExecution)-[:OF]->(item) WHERE category = 'pipeline'
-  WITH e ORDER BY e.start_time DESC LIMIT 1
-  RETURN e.status AS run_status, e.start_time AS run_started
-}}
+WITH category, item, distance, CASE category WHEN 'pipeline' THEN {latest_execution('item')} END AS run
+WITH category, item, distance, run.status AS run_status, run.start_time AS run_started
 RETURN category, {name('item')} AS name, {key('item')} AS key,
        CASE category WHEN 'pipeline' THEN run_status WHEN 'dataset' THEN item.schema_status
                      ELSE {status('item')} END AS status,
@@ -151,7 +149,7 @@ IMPACT = Query(
 @cache
 def _column_usage(depth: int = MAX_DEPTH) -> str:
     return f"""MATCH (c:Column {{key: $column}})
-MATCH p = SHORTEST 1 (c)-[:FEEDS]->{{0,{depth}}}(c2:Column)
+MATCH p = SHORTEST 1 (c)-[:FEEDS]->{{0,{depth}}}(c2)
 WHERE length(p) <= $depth
 WITH c2, length(p) AS hops, [v IN nodes(p) | v.key] AS columns
 CALL (c2, hops, columns) {{

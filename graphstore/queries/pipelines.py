@@ -2,6 +2,7 @@
 their lineage, runs and failures over a time window."""
 from __future__ import annotations
 
+from graphstore.queries.cypher import latest_execution
 from graphstore.queries.model import REQUIRED, Column, Param, Query, limit_param
 
 PIPELINE = Param("pipeline", "string", "a pipeline name or ARN", REQUIRED, anchor="pipeline")
@@ -55,16 +56,12 @@ INVENTORY = Query(
     """MATCH (p:Pipeline) WHERE p.name IS NOT NULL AND coalesce(p.retired, false) = false
   AND ($region IS NULL OR p.region = $region)
 OPTIONAL MATCH (p)-[:IN_DOMAIN]->(d:Domain)
-CALL (p) {
-  OPTIONAL MATCH (e:PipelineExecution)-[:OF]->(p)
-  WITH e ORDER BY e.start_time DESC LIMIT 1
-  RETURN e AS latest
-}
+WITH p, d, {LATEST} AS latest
 RETURN p.region AS region, coalesce(d.name, p.domain_name) AS domain, d.id AS domain_id, p.name AS pipeline,
        p.arn AS arn, latest.status AS latest_status, latest.start_time AS last_run,
        COUNT { (p)<-[:OF]-(:PipelineExecution) } AS executions, COUNT { (p)-[:HAS_STEP]->(:Step) } AS steps
 ORDER BY region, domain, pipeline
-LIMIT $limit""",
+LIMIT $limit""".replace("{LATEST}", latest_execution("p")),
     (REGION, limit_param(1000)),
     (Column("region", "the pipeline's region"),
      Column("domain", "its Studio domain (from the DomainName tag), if any"),
@@ -93,15 +90,11 @@ BY_DOMAIN = Query(
   MATCH (p:Pipeline {domain_name: $domain}) RETURN p
 }
 WITH p WHERE coalesce(p.retired, false) = false
-CALL (p) {
-  OPTIONAL MATCH (e:PipelineExecution)-[:OF]->(p)
-  WITH e ORDER BY e.start_time DESC LIMIT 1
-  RETURN e AS latest
-}
+WITH p, {LATEST} AS latest
 RETURN p.name AS pipeline, p.arn AS arn, p.region AS region, latest.status AS latest_status,
        latest.start_time AS last_run, COUNT { (p)-[:HAS_STEP]->(:Step) } AS steps
 ORDER BY pipeline, region
-LIMIT $limit""",
+LIMIT $limit""".replace("{LATEST}", latest_execution("p")),
     (Param("domain", "string", "a Studio domain name or id (d-xxxx)", REQUIRED, anchor="domain"), VIEW,
      limit_param()),
     (Column("pipeline", "the pipeline name"),
