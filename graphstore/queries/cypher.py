@@ -182,8 +182,8 @@ START = f"""CALL () {{
   RETURN n, 'pipeline' AS kind
   UNION
   CALL () {{
-    MATCH (:Pipeline {{name: split($node, '/')[0]}})-[:HAS_STEP]->(s:Step)
-    WHERE {_guard('step')} AND size(split($node, '/')) = 2 AND s.name = split($node, '/')[1]
+    MATCH (p:Pipeline {{name: split($node, '/')[0]}}) WHERE {_guard('step')} AND size(split($node, '/')) = 2
+    MATCH (s:Step {{key: p.arn + '/' + split($node, '/')[1]}})
     RETURN s
     UNION
     MATCH (s:Step {{key: $node}}) WHERE {_guard('step')} RETURN s
