@@ -20,7 +20,7 @@ Lineage (the direction data flows; `downstream` follows it, `upstream` goes agai
 from __future__ import annotations
 
 from graphstore.queries.model import MAX_DEPTH
-from graphstore.schema import JOB_KINDS, key_of
+from graphstore.schema import JOB_KINDS, NODES, key_of
 
 LINEAGE_TYPES = ("FEEDS", "PRODUCES", "PRECEDES", "RAN_AS", "RUN_OF", "STORED_AT")
 # A path follows the stored direction of these ...
@@ -78,6 +78,13 @@ def walk(direction: str, start: str, end: str, *, depth: int = MAX_DEPTH, level:
 _KEY_ORDER = ("id", "uri", "key", "sha", "arn", "url", "name")
 assert {key_of(label) for label in ("Dataset", "Table", "Column", "Step", "Job", "Model")} <= set(_KEY_ORDER)
 _JOB_KINDS = ", ".join(f"'{k}'" for k in JOB_KINDS)
+# A node also carries its kind (jobs) and its status (runs, jobs) as labels: the declared label is the one of these.
+_LABELS = ", ".join(f"'{n.label}'" for n in NODES)
+
+
+def label(v: str) -> str:
+    """The node's declared label (graphstore.schema NODES), whatever other labels it carries."""
+    return f"[l IN labels({v}) WHERE l IN [{_LABELS}]][0]"
 
 
 def key(v: str) -> str:
@@ -86,12 +93,12 @@ def key(v: str) -> str:
 
 def kind(v: str) -> str:
     """Dataset, Table, Column, Pipeline, Step, StepRun, PipelineExecution, TrainingJob (the job's kind), ..."""
-    return f"coalesce([l IN labels({v}) WHERE l IN [{_JOB_KINDS}]][0], labels({v})[0])"
+    return f"coalesce([l IN labels({v}) WHERE l IN [{_JOB_KINDS}]][0], {label(v)})"
 
 
 def node_id(v: str) -> str:
     """`Label:key`, unique in the graph: the ids of subgraph nodes and of `path` columns."""
-    return f"CASE WHEN {v}:Job THEN 'Job' ELSE labels({v})[0] END + ':' + {key(v)}"
+    return f"{label(v)} + ':' + {key(v)}"
 
 
 def name(v: str) -> str:
