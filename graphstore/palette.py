@@ -49,6 +49,7 @@ LABELS: Final[dict[str, Style]] = {
     "SqlFile": Style("#FFAB91", "#C97B63", DARK),
     "Table": Style("#0097A7", "#006978", LIGHT),
     "Column": Style("#80DEEA", "#4BACB8", DARK),
+    "OpenLineageOutbox": Style("#CFD8DC", "#90A4AE", DARK),
 }
 
 SUCCEEDED: Final = "#43A047"
