@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     drawn.add_argument("--pipeline", help="a pipeline's lineage, read from Neo4j")
     drawn.add_argument("--graph", metavar="JSON", help="any {nodes, edges} graph from a file (- for stdin), e.g. the "
                                                        "output of `lineage` (its graphPipeline is drawn)")
+    drawn.add_argument("--query", metavar="NAME", help="the subgraph of a query of the library (upstream, downstream, "
+                                                      "impact, pipeline-graph), with --param k=v")
+    render.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter of --query; repeatable")
     render.add_argument("--region")
     render.add_argument("--domain")
     render.add_argument("--include-latest-exec", action=argparse.BooleanOptionalAction, default=True,
@@ -267,6 +271,8 @@ def cmd_render(args: argparse.Namespace, settings: Any) -> int:
         print(f"lineage-collector: cannot write {output.name}: the file must end in {', '.join(FORMATS)}",
               file=sys.stderr)
         return 2
+    if args.query:
+        return _render_query(args, settings, output)
     if args.graph:
         try:
             graph, title = graph_json(sys.stdin.read() if args.graph == "-" else Path(args.graph).read_text(),
@@ -286,6 +292,37 @@ def cmd_render(args: argparse.Namespace, settings: Any) -> int:
             app.close()
         graph, title = from_lineage(lineage), lineage_title(lineage)
     drawn = render_file(graph, output, title=title, max_nodes=args.max_nodes)
+    print(f"wrote {output}: {drawn.nodes} nodes, {drawn.edges} edges" + "".join(f"; {n}" for n in drawn.notes))
+    return 0
+
+
+def _render_query(args: argparse.Namespace, settings: Any, output: Any) -> int:
+    from graphstore.connection import Neo4jOutage
+    from graphstore.queries import QueryError, QueryLibrary, query
+    from jobs.render import render_file
+
+    params: dict[str, str] = {}
+    for item in args.param:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            print(f"lineage-collector: render --query {args.query}: --param {item} is not NAME=VALUE", file=sys.stderr)
+            return 2
+        params[name.strip()] = value
+    try:
+        query(args.query).validate(params)
+        app = _app(settings)
+        try:
+            graph = QueryLibrary(app.driver, settings.neo4j_database).subgraph(args.query, params)
+        finally:
+            app.close()
+    except QueryError as exc:
+        print(f"lineage-collector: {exc}", file=sys.stderr)
+        return 2
+    except Neo4jOutage as exc:
+        print(f"lineage-collector: render --query {args.query}: Neo4j did not answer ({exc})", file=sys.stderr)
+        return 1
+    title = f"{args.query} " + " ".join(f"{k}={v}" for k, v in params.items())
+    drawn = render_file(graph, output, title=title.strip(), max_nodes=args.max_nodes)
     print(f"wrote {output}: {drawn.nodes} nodes, {drawn.edges} edges" + "".join(f"; {n}" for n in drawn.notes))
     return 0
 

@@ -197,6 +197,20 @@ def test_any_graph_json_renders_and_a_saved_lineage_draws_as_the_pipeline(synced
     assert result.returncode == 2 and "not a graph" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_query_subgraph_renders_downstream_of_a_dataset(synced_env, out_dir):
+    path = out_dir / "downstream.svg"
+    result = cli(synced_env, "render", "--query", "downstream", "--param", "node=s3://acme-ml-data/churn/raw/",
+                 "--param", "depth=4", "-o", str(path))
+    assert result.returncode == 0, result.stderr
+    nodes = svg_nodes(ET.parse(path).getroot())
+    assert any("raw" in node_id for node_id in nodes) and len(nodes) > 3
+    bad = cli(synced_env, "render", "--query", "downstream", "--param", "depth=99", "--param",
+              "node=s3://acme-ml-data/churn/raw/", "-o", str(out_dir / "bad.svg"))
+    assert bad.returncode == 2 and "depth" in bad.stderr and "Traceback" not in bad.stderr
+    flat = cli(synced_env, "render", "--query", "runs", "-o", str(out_dir / "runs.svg"))
+    assert flat.returncode == 2 and "subgraph" in flat.stderr
+
+
 def test_an_unknown_extension_is_refused_before_reading_anything():
     result = cli({"NEO4J_URI": "bolt://127.0.0.1:1"}, "render", "--pipeline", "p", "-o", "picture.jpg")
     assert result.returncode == 2 and "must end in .html" in result.stderr and "Traceback" not in result.stderr
