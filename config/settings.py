@@ -162,6 +162,19 @@ class Settings(BaseSettings):
     openlineage_outbox_max: int = Field(10_000, ge=1, le=1_000_000)  # unsent events held in Neo4j
     openlineage_table_namespace: str | None = None  # namespace of SQL tables (default: the SQL dialect)
 
+    # The read-only HTTP API (`lineage-collector serve`, docs/api.md).
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8300, ge=1, le=65535)
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)  # bearer tokens; none: open
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # none: no CORS headers
+    api_neo4j_timeout_seconds: float = Field(15.0, gt=0, le=600)  # transaction timeout of every read
+    api_max_body_bytes: int = Field(256 << 10, ge=1024, le=64 << 20)  # request bodies (POST /sql/lineage)
+
+    @field_validator("api_tokens", "api_cors_origins", mode="before")
+    @classmethod
+    def _api_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
     @field_validator("openlineage_url", "openlineage_table_namespace", "openlineage_api_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

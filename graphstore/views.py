@@ -68,6 +68,29 @@ UNWIND $names AS name MATCH (b:Bucket {name: name}) RETURN b {.*} AS bucket
 """
 
 
+UNKNOWN = "Unknown"
+# The graph names a bucket's default encryption as the S3 console does (collector.s3.posture); the earlier
+# tools' JSON gave the algorithm as the API names it (SSEAlgorithm), and "None" for no default encryption.
+_ENCRYPTION = {"SSE-S3": "AES256", "SSE-KMS": "aws:kms", "DSSE-KMS": "aws:kms:dsse", "none": "None"}
+# Blocked, Public and Unknown as stored; "not blocked and nothing grants public access" is NotBlocked.
+_PUBLIC_ACCESS = {"NotPublic": "NotBlocked"}
+
+
+def aws_encryption(stored: Any) -> str:
+    """`aws:kms`, `AES256`, `aws:kms:dsse`, `None` (no default encryption) or `Unknown` (denied or never checked)."""
+    if stored is None:
+        return UNKNOWN
+    return _ENCRYPTION.get(str(stored), str(stored))
+
+
+def aws_public_access(stored: Any) -> str:
+    """`Blocked` (the public access block blocks everything), `Public` (a policy or ACL grants public access),
+    `NotBlocked`, or `Unknown` (a deciding call was denied, or the bucket was never checked)."""
+    if stored is None:
+        return UNKNOWN
+    return _PUBLIC_ACCESS.get(str(stored), str(stored))
+
+
 def _iso(value: Any) -> Any:
     return value.to_native().isoformat() if hasattr(value, "to_native") else value
 
@@ -144,8 +167,8 @@ class Views(Reader):
             bucket, key = split(uri)
             b = posture.get(bucket, {})
             artifacts.append({"id": uri, "uri": uri, "bucket": bucket, "key": key, "s3": {
-                "encryption": b.get("encryption"), "versioning": b.get("versioning"),
-                "publicAccess": b.get("public_access"), "tags": _loads(b.get("tags")),
+                "encryption": aws_encryption(b.get("encryption")), "versioning": b.get("versioning") or UNKNOWN,
+                "publicAccess": aws_public_access(b.get("public_access")), "tags": _loads(b.get("tags")),
             }})
         return artifacts
 

@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     inventory = sub.add_parser("inventory", help="print region -> domains -> pipelines, read from Neo4j")
     inventory.add_argument("--regions", type=_csv)
 
+    serve = sub.add_parser("serve", help="the read-only HTTP API (FastAPI on uvicorn), every answer from Neo4j; "
+                                         "needs the api extra")
+    serve.add_argument("--host", help="listen address (default LINEAGE_API_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default LINEAGE_API_PORT, 8300)")
+
     add_openlineage_parser(sub)  # `openlineage export`
 
     query = sub.add_parser("query", help="run a query of the library (upstream, downstream, impact, runs, ...; "
@@ -391,6 +396,19 @@ def cmd_query(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
+    try:  # FastAPI and uvicorn are the api extra, imported by jobs.api only
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError:
+        print("lineage-collector: install sagemaker-lineage-collector[api]", file=sys.stderr)
+        return 2
+    from jobs.api.app import serve
+
+    serve(settings, args.host or settings.api_host, args.port if args.port is not None else settings.api_port)
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace, settings: Any) -> int:
     try:  # the dev tools are their own distribution (devtools/), not part of the product
         from lineage_dev.local_neo4j import start_local_neo4j
@@ -440,7 +458,7 @@ COMMANDS = {
     "openlineage": cmd_openlineage,
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "query": cmd_query, "dev": cmd_dev, "demo": cmd_demo,
-    "render": cmd_render,
+    "render": cmd_render, "serve": cmd_serve,
 }
 
 if __name__ == "__main__":

@@ -216,7 +216,7 @@ def test_sync_then_posture_reports_schemas_drift_and_the_example_queries(app, si
     run = next(n for n in lineage["graph"]["nodes"] if n["id"] == "EvaluateChurnModel")["run"]
     assert 0 < run["metrics"]["metrics.auc"] < 1
     posture = {a["bucket"]: a["s3"] for a in lineage["graph"]["artifacts"]}
-    assert posture["acme-ml-data"] == {"encryption": "none", "versioning": "Disabled", "publicAccess": "NotPublic",
+    assert posture["acme-ml-data"] == {"encryption": "None", "versioning": "Disabled", "publicAccess": "NotBlocked",
                                        "tags": {}}
     # The raw data the pipeline reads gets its schema; then a new file drops a column.
     service: S3Datasets = s3_service(app)
