@@ -400,7 +400,7 @@ def cmd_serve(args: argparse.Namespace, settings: Any) -> int:
     try:  # FastAPI and uvicorn are the api extra, imported by jobs.api only
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
-    except ModuleNotFoundError:
+    except ImportError:
         print("lineage-collector: install sagemaker-lineage-collector[api]", file=sys.stderr)
         return 2
     from jobs.api.app import serve
