@@ -259,7 +259,10 @@ class LiveEmitter:
             return
         self.counters["held"] += len(items)
         self._count_dropped_from_outbox(dropped)
-        self._outbox_count = min(self.outbox_max, self._outbox_count + len(items))
+        try:  # counted, not added up: an event held again (same id) is one outbox entry
+            self._outbox_count = self.outbox.count()
+        except Exception as exc:
+            log.warning("cannot count the OpenLineage outbox: %s", describe_error(exc))
 
     def _keep_in_memory(self, items: list[Held]) -> None:
         with self._lock:
