@@ -268,7 +268,7 @@ def graph_size(driver) -> dict[str, int]:
 
 
 def build(driver, account: Account) -> dict[str, Any]:
-    writer = GraphWriter(driver)
+    writer = GraphWriter(driver, batch_size=5000)  # the write path as is, in larger transactions
     writer.ensure_schema()
     started = time.perf_counter()
     rows = 0
@@ -391,6 +391,28 @@ def measure(library: QueryLibrary, sets: dict[str, list[dict[str, Any]]], runs: 
     return results
 
 
+def profile(library: QueryLibrary, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """PROFILE of a query's slowest parameter set: db hits and rows by operator, the top ones."""
+    spec, values, _ = library.prepare(name, params)
+    with library.driver.session(database=library.database) as session:
+        plan = session.run("PROFILE " + spec.text(values), values).consume().profile or {}
+    hits: dict[str, list[int]] = {}
+
+    def walk(op: dict[str, Any]) -> None:
+        kind = op.get("operatorType", "?").split("@")[0]
+        entry = hits.setdefault(kind, [0, 0])
+        entry[0] += op.get("dbHits", 0)
+        entry[1] += op.get("rows", 0)
+        for child in op.get("children", []):
+            walk(child)
+
+    walk(plan)
+    total = sum(h for h, _ in hits.values()) or 1
+    top = sorted(hits.items(), key=lambda kv: -kv[1][0])[:4]
+    return {"params": params, "db_hits": total,
+            "top": [{"operator": k, "db_hits": h, "share": round(h / total, 2), "rows": r} for k, (h, r) in top]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the default account (2,000 pipelines)")
@@ -402,18 +424,20 @@ def main() -> None:
     account = Account(args.scale, args.seed)
     store = Path(tempfile.mkdtemp(prefix="bench-queries-"))
     with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo:
-        with GraphDatabase.driver(neo.uri) as driver:
+        with GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:
             built = build(driver, account)
             size = graph_size(driver)
     # restart on the same store: nothing cached
     with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo:
-        with GraphDatabase.driver(neo.uri) as driver:
+        with GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:
             driver.execute_query("CALL db.awaitIndexes(300)")
             library = QueryLibrary(driver, timeout=30)
             sets = parameter_sets(account, args.params, args.seed)
             started = time.perf_counter()
             results = measure(library, sets, args.runs, args.time_limit)
             measured = time.perf_counter() - started
+            profiles = {name: profile(library, name, r["slowest_warm"] or sets[name][0])
+                        for name, r in results.items() if not r["met"]}
     import shutil
     shutil.rmtree(store, ignore_errors=True)
 
@@ -429,11 +453,14 @@ def main() -> None:
         print(f"{name:<15}{r['first_ms']:>8.0f} | {c['p50'] or 0:>9.1f}{c['p95'] or 0:>8.1f}{c['p99'] or 0:>8.1f} | "
               f"{w['p50'] or 0:>9.1f}{w['p95'] or 0:>8.1f}{w['p99'] or 0:>8.1f} | {r['target_p95_ms']:>10} "
               f"{'yes' if r['met'] else 'NO':>4}   ({c['n']}/{w['n']}{', timeouts ' + str(r['timeouts']) if r['timeouts'] else ''})")
+    for name, pr in profiles.items():
+        ops = ", ".join(f"{t['operator']} {t['share']:.0%} ({t['db_hits']:,} hits, {t['rows']:,} rows)" for t in pr["top"])
+        print(f"PROFILE {name} {pr['params']}: {pr['db_hits']:,} db hits; {ops}")
     print(f"measured in {measured:.0f} s (limit {args.time_limit:.0f} s)")
     figures = {"scale": args.scale, "pipelines": account.pipelines, **size, **built,
                "runs": args.runs, "params": args.params, "queries": results,
                "targets_p95_ms": TARGETS_MS, "all_met": all(r["met"] for r in results.values()),
-               "measured_seconds": round(measured, 1)}
+               "measured_seconds": round(measured, 1), "profiles": profiles}
     print(json.dumps(figures, sort_keys=True, default=str))
 
 
