@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "devtools")]  # this checkout and its dev tools
 
-from neo4j import GraphDatabase  # noqa: E402
+from neo4j import GraphDatabase, Query  # noqa: E402
 
 from graphstore.model import Graph, NodeRef  # noqa: E402
 from graphstore.queries import QueryLibrary, QueryTimeout  # noqa: E402
@@ -395,7 +395,7 @@ def profile(library: QueryLibrary, name: str, params: dict[str, Any]) -> dict[st
     """PROFILE of a query's slowest parameter set: db hits and rows by operator, the top ones."""
     spec, values, _ = library.prepare(name, params)
     with library.driver.session(database=library.database) as session:
-        plan = session.run("PROFILE " + spec.text(values), values).consume().profile or {}
+        plan = session.run(Query("PROFILE " + spec.text(values), timeout=60), values).consume().profile or {}
     hits: dict[str, list[int]] = {}
 
     def walk(op: dict[str, Any]) -> None:
