@@ -36,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "devtools")]  # this checkout and its dev tools
 
+import itertools  # noqa: E402
+
 from neo4j import GraphDatabase, Query  # noqa: E402
 
 from graphstore.model import Graph, NodeRef  # noqa: E402
@@ -170,7 +172,7 @@ class Account:
                 "pipeline_arn": arn, "order": order, "definition_hash": dhash, "retired": False})
             steps[step] = ref
             g.rel("HAS_STEP", pipe, ref)
-        for a, b in zip(STEPS, STEPS[1:]):
+        for a, b in itertools.pairwise(STEPS):
             g.rel("PRECEDES", steps[a[0]], steps[b[0]], {"via": "ref:Get", "definition_hash": dhash}, merge_on=("via",))
         g.rel("PRECEDES", steps["Evaluate"], steps["RegisterModel"], {"via": "condition", "label": "if",
                                                                       "definition_hash": dhash}, merge_on=("via",))
@@ -425,28 +427,28 @@ def main() -> None:
     args = parser.parse_args()
     account = Account(args.scale, args.seed)
     store = args.store or Path(tempfile.mkdtemp(prefix="bench-queries-"))
-    with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo:
-        with GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:
-            built = (build(driver, account) if not args.store
-                     else {"rows_written": None, "build_seconds": None, "rows_per_s": None})
-            size = graph_size(driver)
+    with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo, \
+            GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:
+        built = (build(driver, account) if not args.store
+                 else {"rows_written": None, "build_seconds": None, "rows_per_s": None})
+        size = graph_size(driver)
     # restart on the same store: nothing cached
-    with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo:
-        with GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:
-            driver.execute_query("CALL db.awaitIndexes(300)")
-            library = QueryLibrary(driver, timeout=30)
-            sets = parameter_sets(account, args.params, args.seed)
-            started = time.perf_counter()
-            results = measure(library, sets, args.runs, args.time_limit)
-            measured = time.perf_counter() - started
-            profiles = {}
-            for name, r in results.items():
-                if not r["met"]:
-                    try:  # PROFILE of a hub walk can exhaust the 2 GB heap: the figures above stand anyway
-                        profiles[name] = profile(library, name, r["slowest_warm"] or sets[name][0])
-                    except Exception as exc:
-                        profiles[name] = {"params": r["slowest_warm"] or sets[name][0], "error": type(exc).__name__,
-                                          "db_hits": 0, "top": []}
+    with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo, \
+            GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:
+        driver.execute_query("CALL db.awaitIndexes(300)")
+        library = QueryLibrary(driver, timeout=30)
+        sets = parameter_sets(account, args.params, args.seed)
+        started = time.perf_counter()
+        results = measure(library, sets, args.runs, args.time_limit)
+        measured = time.perf_counter() - started
+        profiles = {}
+        for name, r in results.items():
+            if not r["met"]:
+                try:  # PROFILE of a hub walk can exhaust the 2 GB heap: the figures above stand anyway
+                    profiles[name] = profile(library, name, r["slowest_warm"] or sets[name][0])
+                except Exception as exc:
+                    profiles[name] = {"params": r["slowest_warm"] or sets[name][0], "error": type(exc).__name__,
+                                      "db_hits": 0, "top": []}
     import shutil
     if not args.store:
         shutil.rmtree(store, ignore_errors=True)
@@ -463,7 +465,8 @@ def main() -> None:
         c, w = r["cold"], r["warm"]
         print(f"{name:<15}{r['first_ms']:>8.0f} | {c['p50'] or 0:>9.1f}{c['p95'] or 0:>8.1f}{c['p99'] or 0:>8.1f} | "
               f"{w['p50'] or 0:>9.1f}{w['p95'] or 0:>8.1f}{w['p99'] or 0:>8.1f} | {r['target_p95_ms']:>10} "
-              f"{'yes' if r['met'] else 'NO':>4}   ({c['n']}/{w['n']}{', timeouts ' + str(r['timeouts']) if r['timeouts'] else ''})")
+              f"{'yes' if r['met'] else 'NO':>4}   ({c['n']}/{w['n']}"
+              f"{', timeouts ' + str(r['timeouts']) if r['timeouts'] else ''})")
     for name, pr in profiles.items():
         if pr.get("error"):
             print(f"PROFILE {name} {pr['params']}: failed ({pr['error']})")
