@@ -301,18 +301,26 @@ def cmd_render(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def _query_params(items: list[str]) -> dict[str, str] | str:
+    """`--param NAME=VALUE` options as a dict, or the message naming the one that is not NAME=VALUE."""
+    params: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            return f"--param {item} is not NAME=VALUE"
+        params[name.strip()] = value
+    return params
+
+
 def _render_query(args: argparse.Namespace, settings: Any, output: Any) -> int:
     from graphstore.connection import Neo4jOutage
     from graphstore.queries import QueryError, QueryLibrary, query
     from jobs.render import render_file
 
-    params: dict[str, str] = {}
-    for item in args.param:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip():
-            print(f"lineage-collector: render --query {args.query}: --param {item} is not NAME=VALUE", file=sys.stderr)
-            return 2
-        params[name.strip()] = value
+    params = _query_params(args.param)
+    if isinstance(params, str):
+        print(f"lineage-collector: render --query {args.query}: {params}", file=sys.stderr)
+        return 2
     try:
         query(args.query).validate(params)
         app = _app(settings)
@@ -356,12 +364,10 @@ def cmd_query(args: argparse.Namespace, settings: Any) -> int:
         return 0
     if not args.name:
         return fail("query: name a query (lineage-collector query --list shows them)")
-    params: dict[str, str] = {}
-    for item in args.param:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip():
-            return fail(f"query {args.name}: --param {item} is not NAME=VALUE")
-        params[name.strip()] = value
+    parsed = _query_params(args.param)
+    if isinstance(parsed, str):
+        return fail(f"query {args.name}: {parsed}")
+    params: dict[str, Any] = dict(parsed)
     if args.limit is not None:
         params["limit"] = args.limit
     if args.format not in ("table", "json", "csv"):

@@ -19,6 +19,8 @@ Lineage (the direction data flows; `downstream` follows it, `upstream` goes agai
 """
 from __future__ import annotations
 
+import re
+
 from graphstore.queries.model import MAX_DEPTH
 from graphstore.schema import JOB_KINDS, NODES, key_of
 
@@ -37,6 +39,9 @@ LEVELS = {
 }
 
 
+_PATTERN_NODE = re.compile(r"[A-Za-z_]\w*(?::[A-Za-z_]\w*(?:\|[A-Za-z_]\w*)*)?")
+
+
 def walk(direction: str, start: str, end: str, *, depth: int = MAX_DEPTH, level: str = "all", where: str = "",
          min_length: int = 1, tag: str = "") -> str:
     """`CALL (start) {...}` yielding each node `end` reached from `start` with `p<tag>`, one shortest
@@ -49,6 +54,11 @@ def walk(direction: str, start: str, end: str, *, depth: int = MAX_DEPTH, level:
     one branch per number of turns. `where` is a further condition on every node after the start, with
     `{b}` for the node.
     """
+    # Only code builds these texts: variable names, labels and the bound are checked, values stay parameters.
+    if direction not in ("upstream", "downstream") or level not in LEVELS or not isinstance(depth, int) \
+            or not 0 < depth <= MAX_DEPTH or not _PATTERN_NODE.fullmatch(start) or not _PATTERN_NODE.fullmatch(end) \
+            or not re.fullmatch(r"\w*", tag) or "$" in where:
+        raise ValueError(f"walk: not a query the library builds: {direction} {start} -> {end} depth={depth!r}")
     along, turn = (f"-[:{_ALONG}]->", f"<-[:{_TURN}]-") if direction == "downstream" else (
         f"<-[:{_ALONG}]-", f"-[:{_TURN}]->")
     conditions = [c for c in (LEVELS[level], where) if c]
