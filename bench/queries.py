@@ -422,16 +422,19 @@ def main() -> None:
     parser.add_argument("--params", type=int, default=20, help="distinct parameter sets per query")
     parser.add_argument("--time-limit", type=float, default=480, help="seconds for all the measurements")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--store", type=Path, help="measure a store an earlier run built (same --scale/--seed), "
-                                                   "kept: no build")
+    parser.add_argument("--store", type=Path, help="a store directory to keep: built there when empty, measured "
+                                                   "without a build when an earlier run (same --scale/--seed) built it")
     args = parser.parse_args()
     account = Account(args.scale, args.seed)
     store = args.store or Path(tempfile.mkdtemp(prefix="bench-queries-"))
+    reuse = args.store is not None and (store / "built").exists()
     with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo, \
             GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:
-        built = (build(driver, account) if not args.store
+        built = (build(driver, account) if not reuse
                  else {"rows_written": None, "build_seconds": None, "rows_per_s": None})
         size = graph_size(driver)
+    if args.store:
+        (store / "built").write_text(json.dumps({"scale": args.scale, "seed": args.seed}))
     # restart on the same store: nothing cached
     with start_local_neo4j(browser=False, sustained=True, data_dir=store) as neo, \
             GraphDatabase.driver(neo.uri, notifications_min_severity="OFF") as driver:

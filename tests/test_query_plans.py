@@ -86,10 +86,24 @@ def test_every_query_starts_from_an_index_seek_and_is_bounded(library, spec):
 
 def test_the_walks_stop_at_the_depth_asked(library):
     """The variant for a depth has that literal bound: the search never goes deeper than asked."""
-    plan = library.explain("downstream", {"node": "s3://acme-ml-data/churn/raw/", "depth": 3})
+    plan = library.explain("exposure", {"depth": 3})
     searches = [details(op) for op in operators(plan) if op_type(op).startswith("StatefulShortestPath")]
     assert len(searches) == 4  # along the flow, then with one, two and three turns against it
     assert all(re.findall(r"\{\d+, (\d+)\}", d) and set(re.findall(r"\{\d+, (\d+)\}", d)) == {"3"}
                for d in searches)
     # Every predicate inlined: a non-inlined one would make the search enumerate paths.
     assert not [d for d in searches if "non-inlined" in d]
+
+
+def test_the_breadth_first_walks_expand_one_level_per_hop(library):
+    """downstream at depth 3: three levels, each expanding the previous level's nodes one relationship
+    (never a variable-length expansion), each skipped once the limit is found."""
+    plan = library.explain("downstream", {"node": "s3://acme-ml-data/churn/raw/", "depth": 3})
+    ops = list(operators(plan))
+    assert not [op for op in ops if op_type(op).startswith(("StatefulShortestPath", "VarLengthExpand"))]
+    expands = [op for op in ops if op_type(op).startswith("Expand(All)")
+               and re.search(r"FEEDS\|PRODUCES|RUN_OF\|STORED_AT", details(op))]
+    assert len(expands) == 3 * 2  # per level: along the flow, and the turns against it
+    text = library.prepare("downstream", {"node": "s3://acme-ml-data/churn/raw/", "depth": 3})[0].text(
+        {"depth": 3, "level": "all"})
+    assert text.count("size(found) < $limit") == 3

@@ -39,6 +39,7 @@ LEVELS = {
 }
 
 
+_VARIABLE = re.compile(r"[A-Za-z_]\w*")
 _PATTERN_NODE = re.compile(r"[A-Za-z_]\w*(?::[A-Za-z_]\w*(?:\|[A-Za-z_]\w*)*)?")
 
 
@@ -80,6 +81,76 @@ def walk(direction: str, start: str, end: str, *, depth: int = MAX_DEPTH, level:
         branches.append(f"  MATCH {path} = SHORTEST 1 {''.join(parts)}({end})\n"
                         f"  WHERE length({path}) <= $depth\n  RETURN {end_var}, {path}")
     return f"CALL ({start}) {{\n" + "\n  UNION\n".join(branches) + "\n}"
+
+
+def reach(direction: str, starts: str, *, depth: int = MAX_DEPTH, level: str = "all", where: str = "",
+          stop: str | None = "$limit", paths: bool = True, carry: tuple[str, ...] = (), tag: str = "") -> str:
+    """Breadth-first lineage from the nodes of the list `starts`, one level per hop.
+
+    With `paths`, leaves `found{tag}`: one map per node reached (never a start), at its shortest distance `d`,
+    with `via`, the relationship types, and `path`, the nodes from a start, of one shortest path. Without,
+    leaves `levels{tag}`: the list of the nodes first reached at each distance (1, 2, ...). `carry` are the
+    other variables kept.
+
+    The levels are written out (`depth` of them); each expands only the previous level's new nodes, skipping
+    those already seen. With `stop` (`$limit`), a level takes at most that many new nodes (the first the
+    expansion meets: a streaming DISTINCT ... LIMIT, so a hub's thousands of neighbours never become rows)
+    and no level runs once that many are found: a hub costs its nearest level, not all it reaches, and which
+    of a truncated level's nodes come back is not defined. Without `stop`, everything within `depth`.
+    The relationships and their directions are `walk`'s, with any number of turns. `where` is a further
+    condition on every node reached, with `{b}` for the node.
+    """
+    if direction not in ("upstream", "downstream") or level not in LEVELS or not isinstance(depth, int) \
+            or not 0 < depth <= MAX_DEPTH or not _VARIABLE.fullmatch(starts) or not re.fullmatch(r"\w*", tag) \
+            or "$" in where or not all(_VARIABLE.fullmatch(v) for v in carry) or stop not in (None, "$limit") \
+            or (stop and not paths):
+        raise ValueError(f"reach: not a query the library builds: {direction} from {starts} depth={depth!r}")
+    along, turn = (f"-[r:{_ALONG}]->", f"<-[r:{_TURN}]-") if direction == "downstream" else (
+        f"<-[r:{_ALONG}]-", f"-[r:{_TURN}]->")
+    test = " AND ".join(c.format(b="b") for c in (LEVELS[level], where) if c)
+    seen = f"seen{tag}"
+    new_node = f"NOT b IN {seen}" + (f" AND {test}" if test else "")
+    frontier, out = f"frontier{tag}", f"found{tag}" if paths else f"levels{tag}"
+    kept = "".join(f"{v}, " for v in carry)
+    state = f"{seen}, {frontier}, {out}"
+
+    def expand(rows: bool) -> list[str]:
+        """One hop from every node of the frontier, along the flow and on the turns against it: one Union
+        per level (a union per frontier node would cost an Apply per row). With `rows`, the frontier's maps
+        and the hop's relationship type and weight too: of the shortest paths to a node, the one with the
+        fewest hops that are not data flow is kept (a turn weighs 1, PRECEDES, step order, 2)."""
+        src, a = ("f", "f.n") if paths else ("a", "a")
+        ret = ("f, type(r) AS t, CASE type(r) WHEN 'PRECEDES' THEN 2 ELSE 0 END AS w, b", "f, type(r) AS t, 1 AS w, b") \
+            if rows else ("b", "b")
+        bind = f"UNWIND {frontier} AS {src} " + ("" if a == src else f"WITH {src}, {a} AS a ")
+        return [f"  CALL ({frontier}) {{", f"    {bind}MATCH (a){along}(b) RETURN {ret[0]}", "    UNION ALL",
+                f"    {bind}MATCH (a){turn}(b) RETURN {ret[1]}", "  }"]
+
+    start = f"[s IN {starts} | {{n: s, via: [], path: [s], w: 0}}]" if paths else starts
+    lines = [f"WITH {kept}{starts} AS {seen}, {start} AS {frontier}, [] AS {out}"]
+    for hop in range(1, depth + 1):
+        guard = f"{hop} <= $depth AND size({frontier}) > 0" + (f" AND size({out}) < {stop}" if stop else "")
+        lines += [f"CALL ({state}) {{ // hop {hop} of {depth}", f"  WITH {state} WHERE {guard}"]
+        if stop:  # which new nodes this level takes, stopping the expansion at `stop` of them ...
+            lines += [f"  CALL ({seen}, {frontier}) {{", *("  " + e for e in expand(False)),
+                      f"    WITH {seen}, b WHERE {new_node}", f"    WITH DISTINCT b LIMIT {stop}",
+                      "    RETURN collect(b) AS taken", "  }",
+                      *expand(True),  # ... then the way to each of them
+                      "  WITH taken, f, t, w, b WHERE b IN taken",
+                      "  WITH f, t, b, f.w + w AS w ORDER BY w",
+                      f"  WITH b, head(collect({{n: b, d: {hop}, via: f.via + t, path: f.path + b, w: w}})) AS hit",
+                      "  RETURN collect(hit) AS next", "}",
+                      f"WITH {kept}{seen} + [h IN next | h.n] AS {seen}, next AS {frontier}, {out} + next AS {out}"]
+        elif paths:
+            lines += [*expand(True), f"  WITH {seen}, f, t, w, b WHERE {new_node}",
+                      "  WITH f, t, b, f.w + w AS w ORDER BY w",
+                      f"  WITH b, head(collect({{n: b, d: {hop}, via: f.via + t, path: f.path + b, w: w}})) AS hit",
+                      "  RETURN collect(hit) AS next", "}",
+                      f"WITH {kept}{seen} + [h IN next | h.n] AS {seen}, next AS {frontier}, {out} + next AS {out}"]
+        else:
+            lines += [*expand(False), f"  WITH {seen}, b WHERE {new_node}", "  RETURN collect(DISTINCT b) AS next", "}",
+                      f"WITH {kept}{seen} + next AS {seen}, next AS {frontier}, {out} + [next] AS {out}"]
+    return "\n".join(lines)
 
 
 # How a node is shown. Keys: the first of these properties a node has is its key (graphstore.schema:

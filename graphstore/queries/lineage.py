@@ -15,6 +15,7 @@ from graphstore.queries.cypher import (
     name,
     node_id,
     pipeline,
+    reach,
     status,
     walk,
 )
@@ -30,24 +31,27 @@ LEVEL = Param("level", "choice", "`run`: concrete data, step runs and jobs only;
 
 
 def _traversal(direction: str, depth: int, level: str) -> str:
-    """Every node `x` reached from the start nodes, with its shortest path `p`."""
+    """The nodes `x` nearest the start nodes, at most $limit of them (breadth first), each at its distance
+    `hops` with one shortest path's relationship types `via` and nodes `path`."""
     return f"""{START}
 WITH collect(n) AS starts
-UNWIND starts AS s
-{walk(direction, "s", "x", depth=depth, level=level)}
-WITH x, p WHERE NOT x IN starts
-WITH x, p ORDER BY length(p)
-WITH x, collect(p)[0] AS p"""
+{reach(direction, "starts", depth=depth, level=level)}
+UNWIND found AS hit
+// a new row per node (grouping): rows that still held the lists would each count their size against the
+// transaction's memory when sorted
+WITH hit.n AS x, head(collect(hit)) AS hit
+WITH x, hit.d AS hops, hit.via AS via, hit.path AS path"""
 
 
 @cache
 def _walk(direction: str, depth: int = MAX_DEPTH, level: str = "all") -> str:
     return f"""{_traversal(direction, depth, level)}
-RETURN {kind('x')} AS kind, {key('x')} AS key, {name('x')} AS name, {status('x')} AS status,
-       {pipeline('x')} AS pipeline, length(p) AS distance, [r IN relationships(p) | type(r)] AS via,
-       [v IN nodes(p) | {node_id('v')}] AS path
-ORDER BY distance, kind, key
-LIMIT $limit"""
+WITH x, hops, via, path, {kind('x')} AS kind, {key('x')} AS key
+ORDER BY hops, kind, key
+LIMIT $limit
+RETURN kind, key, {name('x')} AS name, {status('x')} AS status, {pipeline('x')} AS pipeline, hops AS distance,
+       via, [v IN path | {node_id('v')}] AS path
+ORDER BY distance, kind, key"""
 
 
 def _upstream(depth: int = MAX_DEPTH, level: str = "all") -> str:
@@ -91,42 +95,54 @@ DOWNSTREAM = Query(
     family="lineage", graph=True, index_scans=ENDPOINT_SCAN, build=_downstream,
 )
 
-_CATEGORY_ORDER = ("CASE category WHEN 'endpoint' THEN 0 WHEN 'model' THEN 1 WHEN 'model_package' THEN 2 "
-                   "WHEN 'pipeline' THEN 3 WHEN 'table' THEN 4 ELSE 5 END")
+
+_CATEGORIES = ("endpoint", "model", "model_package", "pipeline", "table", "dataset")
+
 
 @cache
 def _impact(depth: int = MAX_DEPTH, level: str = "all") -> str:
-    return f"""{_traversal("downstream", depth, level)}
-WITH x, length(p) AS hops
-CALL (x, hops) {{
-  WITH x, hops WHERE x:Step OR x:StepRun OR x:Job
-  WITH hops, CASE WHEN x:Job THEN head([(x)<-[:RAN_AS]-(run:StepRun) | run.pipeline_arn])
-                  ELSE x.pipeline_arn END AS arn
-  MATCH (item:Pipeline {{arn: arn}})
-  RETURN 'pipeline' AS category, item, hops AS distance
+    # Categories by rank (their order in the answer); a step, a step run or a job stands for its pipeline.
+    # A hub reaches a good part of the account, so per node only its labels and a property are read; names
+    # are made only for the nearest groups (rank, distance) that fill the limit.
+    category = "CASE rank " + " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(_CATEGORIES)) + " END"
+    return f"""{START}
+WITH collect(n) AS starts
+{reach("downstream", "starts", depth=depth, level=level, paths=False, stop=None)}
+UNWIND range(1, size(levels)) AS hops
+UNWIND levels[hops - 1] AS x
+WITH x, hops, labels(x) AS ls
+WITH x, hops, CASE WHEN 'Endpoint' IN ls THEN 0 WHEN 'Model' IN ls THEN 1 WHEN 'ModelPackage' IN ls THEN 2
+                   WHEN 'Step' IN ls OR 'StepRun' IN ls OR 'Job' IN ls THEN 3 WHEN 'Table' IN ls THEN 4
+                   WHEN 'Dataset' IN ls AND NOT coalesce(x.templated, false) THEN 5 END AS rank,
+     'Job' IN ls AS job
+WHERE rank IS NOT NULL
+// grouping makes new rows without the levels' lists (rows holding them would each count their size)
+WITH rank, CASE rank WHEN 3 THEN CASE WHEN job THEN head([(x)<-[:RAN_AS]-(run:StepRun) | run.pipeline_arn])
+                                     ELSE x.pipeline_arn END ELSE x END AS member, min(hops) AS distance
+WHERE member IS NOT NULL
+WITH rank, distance, collect(member) AS members ORDER BY rank, distance
+WITH collect({{rank: rank, distance: distance, members: members}}) AS groups
+UNWIND reduce(acc = {{n: 0, keep: []}}, g IN groups | CASE WHEN acc.n >= $limit THEN acc
+              ELSE {{n: acc.n + size(g.members), keep: acc.keep + [g]}} END).keep AS g
+UNWIND g.members AS member
+WITH g.rank AS rank, g.distance AS distance, member, count(*) AS once
+CALL (rank, member) {{
+  WITH rank, member WHERE rank = 3 MATCH (item:Pipeline {{arn: member}}) RETURN item
   UNION
-  WITH x, hops WHERE x:Endpoint RETURN 'endpoint' AS category, x AS item, hops AS distance
-  UNION
-  WITH x, hops WHERE x:Model RETURN 'model' AS category, x AS item, hops AS distance
-  UNION
-  WITH x, hops WHERE x:ModelPackage RETURN 'model_package' AS category, x AS item, hops AS distance
-  UNION
-  WITH x, hops WHERE x:Table RETURN 'table' AS category, x AS item, hops AS distance
-  UNION
-  WITH x, hops WHERE x:Dataset AND NOT coalesce(x.templated, false)
-  RETURN 'dataset' AS category, x AS item, hops AS distance
+  WITH rank, member WHERE rank <> 3 RETURN member AS item
 }}
-WITH category, item, min(distance) AS distance
-WITH category, item, distance, CASE category WHEN 'pipeline' THEN {latest_execution('item')} END AS run
-WITH category, item, distance, run.status AS run_status, run.start_time AS run_started
-RETURN category, {name('item')} AS name, {key('item')} AS key,
-       CASE category WHEN 'pipeline' THEN run_status WHEN 'dataset' THEN item.schema_status
+WITH rank, item, distance, {name('item')} AS name
+ORDER BY rank, distance, name
+LIMIT $limit
+WITH rank, {category} AS category, item, distance, name,
+     CASE rank WHEN 3 THEN {latest_execution('item')} END AS run
+RETURN category, name, {key('item')} AS key,
+       CASE category WHEN 'pipeline' THEN run.status WHEN 'dataset' THEN item.schema_status
                      ELSE {status('item')} END AS status,
-       CASE category WHEN 'pipeline' THEN run_started WHEN 'dataset' THEN item.newest_object_time
+       CASE category WHEN 'pipeline' THEN run.start_time WHEN 'dataset' THEN item.newest_object_time
                      ELSE item.created END AS as_of,
        distance
-ORDER BY {_CATEGORY_ORDER}, distance, name
-LIMIT $limit"""
+ORDER BY rank, distance, name"""
 
 
 IMPACT = Query(
