@@ -62,7 +62,7 @@ NODES: tuple[NodeLabel, ...] = (
     NodeLabel("ModelPackageGroup", "arn", "A model registry group"),
     NodeLabel("ModelPackage", "arn", "A registered model version", indexes=("approval_status", "group")),
     NodeLabel("Model", "arn", "A SageMaker model", indexes=("name",)),
-    NodeLabel("Endpoint", "arn", "A SageMaker endpoint a step run created"),
+    NodeLabel("Endpoint", "arn", "A SageMaker endpoint a step run created", indexes=("name",)),
     NodeLabel("Repo", "url", "A Git repository of SQL", "as configured; credentials are never stored"),
     NodeLabel("Commit", "sha", "A commit that changed configured SQL files", indexes=("time",)),
     NodeLabel("SqlFile", "key", "A SQL file at the branch head", "repo url + `:` + path", ("repo",)),

@@ -134,6 +134,9 @@ def status_label_backfill() -> list[str]:
         set_one = " ".join(f"FOREACH (_ IN CASE WHEN n.status = '{x}' THEN [1] ELSE [] END | SET n:{x})" for x in labels)
         statements.append(f"MATCH (n:{_ident(node.label)}) WHERE n.status IN [{statuses}] AND NOT ({unlabelled}) "
                           f"CALL (n) {{ {set_one} }} IN TRANSACTIONS OF 10000 ROWS")
+    # Endpoints written before they had a name (the name index finds an endpoint by name)
+    statements.append("MATCH (n:Endpoint) WHERE n.name IS NULL CALL (n) { SET n.name = last(split(n.arn, '/')) } "
+                      "IN TRANSACTIONS OF 10000 ROWS")
     return statements
 
 

@@ -165,6 +165,11 @@ _METADATA_TARGETS: dict[str, tuple[str, str | None]] = {
 _CHECK_KEYS = ("QualityCheck", "ClarifyCheck")
 
 
+def endpoint_name(arn: str) -> str:
+    """An endpoint's name as its ARN spells it (SageMaker lowercases it there)."""
+    return arn.rsplit("/", 1)[-1]
+
+
 def created_resources(metadata: Mapping[str, Any]) -> list[tuple[str, str | None, str]]:
     """(label, extra label, arn) of every resource a step run created, from its Metadata."""
     found = []
@@ -208,7 +213,8 @@ def step_run_graph(execution_arn: str, row: Mapping[str, Any]) -> Graph:
     graph.rel("RUN_OF", ref, graph.node("Step", step_key(pipeline_arn, name)))
     for label, extra, arn in resources:
         key = job_key(arn) if label == "Job" else arn
-        target = graph.node(label, key, extra_labels=(extra,) if extra else ())
+        props = {"name": endpoint_name(arn)} if label == "Endpoint" else None
+        target = graph.node(label, key, props, extra_labels=(extra,) if extra else ())
         graph.rel("RAN_AS" if label == "Job" else "PRODUCES", ref, target)
     return graph
 

@@ -207,7 +207,7 @@ def pipeline(v: str) -> str:
 
 
 # The node kinds a `node` parameter can name, and how each is found. Every branch starts from a
-# uniqueness constraint or an index (graphstore.schema NODES), except an endpoint by name (below).
+# uniqueness constraint or an index (graphstore.schema NODES).
 NODE_KINDS = ("dataset", "table", "column", "pipeline", "step", "execution", "job", "model-package", "model",
               "endpoint")
 KIND_HELP = {
@@ -315,14 +315,10 @@ START = f"""CALL () {{
   MATCH (n:Endpoint {{arn: $node}}) WHERE {_guard('endpoint')}
   RETURN n, 'endpoint' AS kind
   UNION
-  // Endpoint nodes carry no name yet: by name, the ARN index is scanned (endpoints are few).
-  MATCH (n:Endpoint) USING INDEX n:Endpoint(arn)
-  WHERE {_guard('endpoint')} AND n.arn ENDS WITH ':endpoint/' + toLower($node)
+  MATCH (n:Endpoint {{name: toLower($node)}}) WHERE {_guard('endpoint')}
   RETURN n, 'endpoint' AS kind
 }}"""
 
-ENDPOINT_SCAN = {"Endpoint(arn)": "an endpoint by name: Endpoint nodes have no name property yet, so the "
-                                  "ENDS WITH match reads the ARN index (one entry per endpoint)"}
 
 # The start nodes a node parameter names (the runner's check that it exists, and the starts of subgraphs).
 RESOLVE = f"""{START}

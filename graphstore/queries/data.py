@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from graphstore.queries.cypher import ENDPOINT_SCAN, START, key, kind, name, status, walk
+from graphstore.queries.cypher import START, key, kind, name, status, walk
 from graphstore.queries.lineage import KIND, NODE
 from graphstore.queries.model import MAX_DEPTH, REQUIRED, Column, Param, Query, depth_param, limit_param
 
@@ -98,7 +98,7 @@ DRIFT_SINCE_TRAINING = Query(
      Column("type_changed", "columns whose type changed: [{name, from, to}]", json=True),
      Column("drift", "whether the change can break readers")),
     {"node": "churn-models/1", "kind": "auto", "depth": 12, "limit": 100},
-    family="data", index_scans=ENDPOINT_SCAN, build=_drift,
+    family="data", build=_drift,
 )
 
 POSTURE = Param("posture", "choice", "which buckets: `unencrypted` (no default encryption), `public` "

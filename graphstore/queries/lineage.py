@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 
 from graphstore.queries.cypher import (
-    ENDPOINT_SCAN,
     KIND_HELP,
     NODE_KINDS,
     START,
@@ -82,7 +81,7 @@ UPSTREAM = Query(
     (NODE, KIND, depth_param(), LEVEL, limit_param()),
     _WALK_COLUMNS,
     {"node": "churn-models/1", "kind": "auto", "depth": 8, "level": "all", "limit": 100},
-    family="lineage", graph=True, index_scans=ENDPOINT_SCAN, build=_upstream,
+    family="lineage", graph=True, build=_upstream,
 )
 
 DOWNSTREAM = Query(
@@ -92,7 +91,7 @@ DOWNSTREAM = Query(
     (NODE, KIND, depth_param(), LEVEL, limit_param()),
     _WALK_COLUMNS,
     {"node": "s3://acme-ml-data/churn/raw/", "kind": "auto", "depth": 6, "level": "all", "limit": 100},
-    family="lineage", graph=True, index_scans=ENDPOINT_SCAN, build=_downstream,
+    family="lineage", graph=True, build=_downstream,
 )
 
 
@@ -159,7 +158,7 @@ IMPACT = Query(
      Column("as_of", "when: the latest execution's start, the dataset's newest object, or the creation time"),
      Column("distance", "relationships from the table or dataset to the nearest node of it")),
     {"node": "ml.churn_features", "kind": "auto", "depth": 8, "level": "all", "limit": 100},
-    family="lineage", graph=True, index_scans=ENDPOINT_SCAN, build=_impact,
+    family="lineage", graph=True, build=_impact,
 )
 
 @cache
