@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/sql.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/queries.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info devtools/build devtools/*.egg-info

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from neo4j import Driver, Query, RoutingControl
+from neo4j import READ_ACCESS, Driver, Query, RoutingControl
 from neo4j.exceptions import ClientError
 
 from graphstore.connection import as_outage
@@ -83,6 +83,12 @@ class ApiReads(Views):
                 raise ReadTimeout(f"read timed out after {self.timeout:g} s") from None
             raise
         return [r.data() for r in records]
+
+    def ping(self) -> None:
+        """`RETURN 1` in one auto-commit read within the timeout, no retries (fails fast); raises when Neo4j
+        does not answer."""
+        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+            session.run(Query("RETURN 1", timeout=self.timeout)).consume()
 
     def _pipeline_json(self, row: dict[str, Any]) -> dict[str, Any]:
         return {"name": row["name"], "arn": row["arn"], "lastModifiedTime": plain(row["last_modified"]),

@@ -5,59 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from config import load_settings
 from graphstore.api_reads import ApiReads
-from jobs.api.app import create_app
+from tests.api_server import free_port, neo4j_overrides, serving
 from tests.test_cli import cli, synced_env  # noqa: F401  (the module-scoped fixture: one synced demo account)
 
 ML_PLATFORM_PIPELINES = 6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(**overrides: Any) -> Iterator[str]:
-    """The API on a free loopback port in a thread; yields its base URL."""
-    settings = load_settings(**overrides)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the API did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def _neo4j_overrides(env: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"neo4j_uri": env["NEO4J_URI"]}
-    if env.get("NEO4J_USERNAME"):
-        out.update(neo4j_username=env["NEO4J_USERNAME"], neo4j_password=env["NEO4J_PASSWORD"])
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +30,7 @@ def scanned_env(synced_env):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def api(scanned_env) -> Iterator[httpx.Client]:
-    with serving(**_neo4j_overrides(scanned_env)) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with serving(**neo4j_overrides(scanned_env)) as base, httpx.Client(base_url=base, timeout=60) as client:
         yield client
 
 
@@ -226,7 +186,7 @@ def test_an_internal_error_is_500_with_a_request_id_in_the_log(api, monkeypatch,
 
 
 def test_tokens_guard_everything_but_health(scanned_env):
-    with serving(**_neo4j_overrides(scanned_env), api_tokens="token-one,token-two") as base, \
+    with serving(**neo4j_overrides(scanned_env), api_tokens="token-one,token-two") as base, \
             httpx.Client(base_url=base, timeout=30) as client:
         assert client.get("/health").status_code == 200
         for path in ("/inventory", "/openapi.json", "/queries"):
@@ -238,7 +198,7 @@ def test_tokens_guard_everything_but_health(scanned_env):
 
 
 def test_cors_origins_from_settings(scanned_env):
-    with serving(**_neo4j_overrides(scanned_env), api_cors_origins="http://ui.example") as base, \
+    with serving(**neo4j_overrides(scanned_env), api_cors_origins="http://ui.example") as base, \
             httpx.Client(base_url=base, timeout=30) as client:
         allowed = client.get("/health", headers={"Origin": "http://ui.example"})
         assert allowed.headers["access-control-allow-origin"] == "http://ui.example"

@@ -210,6 +210,10 @@ class QueryLibrary(Reader):
         return plan
 
     def _fetch(self, name: str, text: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [plain(row) for row in self._records(name, text, params)]
+
+    def _records(self, name: str, text: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows of one read transaction with the library's timeout, values as the driver gives them."""
         try:
             with as_outage():
                 records, _, _ = self.driver.execute_query(Query(text, timeout=self.timeout), dict(params),
@@ -219,7 +223,7 @@ class QueryLibrary(Reader):
                 raise QueryTimeout(name, f"timed out after {self.timeout:g} s (lower depth or limit, or allow "
                                          "more time)") from None
             raise
-        return [plain(r.data()) for r in records]
+        return [r.data() for r in records]
 
     def _resolve_node(self, spec: LibraryQuery, values: dict[str, Any]) -> list[dict[str, Any]]:
         node, kind = values["node"], values.get("kind") or "auto"
@@ -241,9 +245,8 @@ class QueryLibrary(Reader):
     def _with_lineage(self, row: dict[str, Any], view: str) -> dict[str, Any]:
         """A domain's pipeline with its lineage, or an error entry for it: one pipeline never fails the answer."""
         try:
-            lineage_json = Views(self.driver, self.database).lineage(row["pipeline"], region=row.get("region"),
-                                                                     view=view)
-        except Neo4jOutage:
+            lineage_json = _TimedViews(self, "by-domain").lineage(row["pipeline"], region=row.get("region"), view=view)
+        except (Neo4jOutage, QueryTimeout):
             raise
         except Exception as exc:  # whatever one pipeline's lineage meets, the others still answer
             return {"pipeline": row["pipeline"], "arn": row.get("arn"), "region": row.get("region"), "ok": False,
@@ -290,8 +293,8 @@ class QueryLibrary(Reader):
 
     def _pipeline_picture(self, params: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
         _, values, _ = self.prepare("pipeline-graph", params)
-        found = Views(self.driver, self.database).lineage(values["pipeline"], region=values["region"],
-                                                          view=values["view"])
+        found = _TimedViews(self, "pipeline-graph").lineage(values["pipeline"], region=values["region"],
+                                                            view=values["view"])
         picture: dict[str, list[dict[str, Any]]] = found["graphPipeline"]
         runs = {f"process:{n['id']}": n.get("run", {}).get("status") for n in found["graph"]["nodes"]}
         for node in picture["nodes"]:
@@ -322,3 +325,15 @@ def _decoded(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+class _TimedViews(Views):
+    """The views whose every read is one of the library's: in a read transaction with its timeout."""
+
+    def __init__(self, library: QueryLibrary, name: str) -> None:
+        super().__init__(library.driver, library.database)
+        self.library = library
+        self.name = name
+
+    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return self.library._records(self.name, query, params)

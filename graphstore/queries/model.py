@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 MAX_DEPTH = 12
@@ -110,6 +110,9 @@ class Param:
         return text
 
 
+_MAX_OFFSET = timedelta(hours=18)
+
+
 def _iso_datetime(value: Any, wrong: ParameterError) -> str:
     if isinstance(value, datetime):
         moment = value
@@ -125,6 +128,9 @@ def _iso_datetime(value: Any, wrong: ParameterError) -> str:
         raise wrong
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
+    offset = moment.utcoffset() or timedelta()
+    if abs(offset) > _MAX_OFFSET or offset % timedelta(minutes=1):
+        raise wrong  # Python takes up to ±23:59:59.999999; Neo4j (java.time) whole minutes within ±18:00
     return moment.isoformat()
 
 

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config import Settings
 from graphstore.api_reads import ApiReads, ReadTimeout
-from graphstore.connection import Neo4jOutage, ping
+from graphstore.connection import Neo4jOutage
 from graphstore.queries import (
     QUERIES,
     REQUIRED,
@@ -38,10 +38,11 @@ from graphstore.queries import (
     UnknownQuery,
 )
 from graphstore.views import PipelineNotFound
+from jobs.api import models
+from jobs.api.openapi import MAX_OFFSET, MAX_PAGE, VIEWS, LineageApi, errors
 
 log = logging.getLogger("lineage.api")
-VIEWS = ("pipeline", "data", "both")
-MAX_PAGE = 1000
+NEO4J = (401, 500, 503, 504)  # every route that reads the graph may answer these
 
 
 class ApiError(Exception):
@@ -124,7 +125,7 @@ def create_app(settings: Settings, driver: Driver | None = None) -> FastAPI:
         if own_driver:
             neo4j.close()
 
-    app = FastAPI(title="sagemaker-lineage-collector", version=version(), lifespan=lifespan,
+    app = LineageApi(title="sagemaker-lineage-collector", version=version(), lifespan=lifespan,
                   description="Read-only lineage from Neo4j: pipelines, lineage, datasets, SQL, the query library.")
 
     @app.exception_handler(ApiError)
@@ -187,27 +188,28 @@ def create_app(settings: Settings, driver: Driver | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Request-ID"])
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=models.Health, responses=errors(500))
     def health() -> dict[str, Any]:
         """ok when Neo4j answers, degraded when it does not."""
         try:
-            ping(neo4j, database)
+            reads.ping()
             up = True
         except Exception as exc:
             log.warning("health: Neo4j did not answer: %s", exc)
             up = False
         return {"status": "ok" if up else "degraded", "version": version(), "neo4j": up}
 
-    @app.get("/inventory", tags=["sagemaker"])
+    @app.get("/inventory", tags=["sagemaker"], response_model=models.Inventory, responses=errors(*NEO4J))
     def inventory(regions: str | None = None) -> dict[str, Any]:
         """Region -> Studio domains and pipelines (comma-separated regions; all when absent)."""
         return reads.api_inventory(_csv(regions) or None)
 
-    @app.get("/sagemaker/pipelines", tags=["sagemaker"])
+    @app.get("/sagemaker/pipelines", tags=["sagemaker"], response_model=models.PipelinePage,
+             responses=errors(400, *NEO4J))
     def pipelines(region: str | None = None, limit: str | None = None, offset: str | None = None) -> dict[str, Any]:
         """One page of pipelines (by region, name), with `total` and `nextOffset` (null on the last page)."""
         return reads.pipeline_page(region or None, _int("limit", limit, 100, 1, MAX_PAGE),
-                                   _int("offset", offset, 0, 0, 10_000_000))
+                                   _int("offset", offset, 0, 0, MAX_OFFSET))
 
     def _view(view: str | None) -> str:
         if view in (None, ""):
@@ -216,7 +218,8 @@ def create_app(settings: Settings, driver: Driver | None = None) -> FastAPI:
             raise ApiError(400, "view must be pipeline, data or both")
         return view
 
-    @app.get("/lineage", tags=["lineage"])
+    @app.get("/lineage", tags=["lineage"], response_model=models.Lineage, response_model_exclude_unset=True,
+             responses=errors(400, 404, *NEO4J))
     def lineage(pipeline: str | None = None, region: str | None = None, domain: str | None = None,
                 includeLatestExec: str | None = None, view: str | None = None) -> dict[str, Any]:
         """The `lineage` command's JSON: pipeline, summary, graph {nodes, edges, artifacts}, graphPipeline."""
@@ -229,8 +232,9 @@ def create_app(settings: Settings, driver: Driver | None = None) -> FastAPI:
         except PipelineNotFound:
             raise ApiError(404, "pipeline not found or domain filter mismatched") from None
 
-    @app.get("/lineage/by-domain", tags=["lineage"])
-    def lineage_by_domain(request: Request, region: str | None = None, domain: str | None = None,
+    @app.get("/lineage/by-domain", tags=["lineage"], response_model=models.LineageByDomain,
+             response_model_exclude_unset=True, responses=errors(400, *NEO4J))
+    def lineage_by_domain(region: str | None = None, domain: str | None = None,
                           includeLatestExec: str | None = None, view: str | None = None) -> dict[str, Any]:
         """Every pipeline of a domain with its lineage; one failing pipeline is an error entry."""
         if not domain:
@@ -257,19 +261,22 @@ def create_app(settings: Settings, driver: Driver | None = None) -> FastAPI:
             raise ApiError(404, "dataset not found")
         return found
 
-    @app.get("/datasets/{bucket}/{prefix:path}/schema/versions", tags=["datasets"])
+    @app.get("/datasets/{bucket}/{prefix:path}/schema/versions", tags=["datasets"],
+             response_model=models.DatasetSchemaVersions, responses=errors(404, *NEO4J))
     def schema_versions(bucket: str, prefix: str) -> dict[str, Any]:
         """Every schema version of the dataset at s3://bucket/prefix, newest first."""
         return _dataset(bucket, prefix)
 
-    @app.get("/datasets/{bucket}/{prefix:path}/schema", tags=["datasets"])
+    @app.get("/datasets/{bucket}/{prefix:path}/schema", tags=["datasets"], response_model=models.DatasetSchema,
+             responses=errors(404, *NEO4J))
     def schema(bucket: str, prefix: str) -> dict[str, Any]:
         """The current schema of the dataset at s3://bucket/prefix (`schema` null when none was read yet)."""
         found = _dataset(bucket, prefix)
         current = next((v for v in found["versions"] if v["current"]), None)
         return {"dataset": found["dataset"], "schema": current}
 
-    @app.post("/sql/lineage", tags=["sql"])
+    @app.post("/sql/lineage", tags=["sql"], response_model=models.SqlLineage, response_model_exclude_unset=True,
+              responses=errors(400, 401, 411, 413, 500))
     def sql_lineage(body: SqlRequest) -> dict[str, Any]:
         """Table- and column-level lineage of the SQL text (parsed here; no Neo4j), as `sql-lineage` prints it."""
         from collector.sql import SqlSource, extract_sources
@@ -285,12 +292,13 @@ def create_app(settings: Settings, driver: Driver | None = None) -> FastAPI:
                                   budget_seconds=settings.sql_column_budget_seconds)
         return {"files": [r.as_dict() for r in results]}
 
-    @app.get("/queries", tags=["queries"])
+    @app.get("/queries", tags=["queries"], response_model=models.QueryList, responses=errors(401, 500))
     def queries() -> dict[str, Any]:
         """The query library: each query's parameters and columns."""
         return {"queries": [_query_json(q) for q in QUERIES]}
 
-    @app.get("/queries/{name}", tags=["queries"])
+    @app.get("/queries/{name}", tags=["queries"], response_model=models.QueryAnswer,
+             responses=errors(400, 404, *NEO4J))
     def run_query(name: str, request: Request) -> dict[str, Any]:
         """Run a query of the library; its parameters as query parameters (`?node=...&depth=3`)."""
         params = dict(request.query_params)
