@@ -105,8 +105,10 @@ def reach(direction: str, starts: str, *, depth: int = MAX_DEPTH, level: str = "
             or "$" in where or not all(_VARIABLE.fullmatch(v) for v in carry) or stop not in (None, "$limit") \
             or (stop and not paths):
         raise ValueError(f"reach: not a query the library builds: {direction} from {starts} depth={depth!r}")
-    along, turn = (f"-[r:{_ALONG}]->", f"<-[r:{_TURN}]-") if direction == "downstream" else (
-        f"<-[r:{_ALONG}]-", f"-[r:{_TURN}]->")
+    # The turns only from the nodes that can take them (reading another node's relationships for nothing
+    # would double the cost of a level): a step to its runs, data to its tables (upstream: the reverse).
+    along, turns = (f"-[r:{_ALONG}]->", (("Step", "<-[r:RUN_OF]-"), ("Dataset", "<-[r:STORED_AT]-"))) \
+        if direction == "downstream" else (f"<-[r:{_ALONG}]-", (("StepRun", "-[r:RUN_OF]->"), ("Table", "-[r:STORED_AT]->")))
     test = " AND ".join(c.format(b="b") for c in (LEVELS[level], where) if c)
     seen = f"seen{tag}"
     new_node = f"NOT b IN {seen}" + (f" AND {test}" if test else "")
@@ -123,8 +125,11 @@ def reach(direction: str, starts: str, *, depth: int = MAX_DEPTH, level: str = "
         ret = ("f, type(r) AS t, CASE type(r) WHEN 'PRECEDES' THEN 2 ELSE 0 END AS w, b", "f, type(r) AS t, 1 AS w, b") \
             if rows else ("b", "b")
         bind = f"UNWIND {frontier} AS {src} " + ("" if a == src else f"WITH {src}, {a} AS a ")
-        return [f"  CALL ({frontier}) {{", f"    {bind}MATCH (a){along}(b) RETURN {ret[0]}", "    UNION ALL",
-                f"    {bind}MATCH (a){turn}(b) RETURN {ret[1]}", "  }"]
+        keep = "f, a" if paths else "a"
+        lines = [f"  CALL ({frontier}) {{", f"    {bind}MATCH (a){along}(b) RETURN {ret[0]}"]
+        for label, pattern in turns:
+            lines += ["    UNION ALL", f"    {bind}WITH {keep} WHERE a:{label} MATCH (a){pattern}(b) RETURN {ret[1]}"]
+        return lines + ["  }"]
 
     start = f"[s IN {starts} | {{n: s, via: [], path: [s], w: 0}}]" if paths else starts
     lines = [f"WITH {kept}{starts} AS {seen}, {start} AS {frontier}, [] AS {out}"]
