@@ -20,6 +20,7 @@ from typing import Any
 
 from collector.events.model import CloudEvent, GitPushEvent, Item, S3ObjectEvent
 from collector.events.names import arn_parts
+from collector.events.sagemaker import is_known
 from collector.events.times import parse_time
 
 SKIP, DEAD_LETTER = "skip", "dead-letter"
@@ -36,11 +37,15 @@ class EventBounds:
 
 
 def item_times(item: Item) -> Iterator[datetime]:
-    """The times an item reports: an EventBridge event's `time` and its detail's top-level times
-    (stepStartTime, executionEndTime, a job's epoch-millisecond *Time fields...); an S3 event's time; a push's."""
+    """The times an item reports: an EventBridge event's `time` and, for the SageMaker events applied, its
+    detail's top-level times (stepStartTime, executionEndTime, a job's epoch-millisecond *Time fields...); an
+    S3 event's time; a push's. (Other sources' details may name future times legitimately, such as a scheduled
+    maintenance window: they are only counted, never applied.)"""
     if isinstance(item, CloudEvent):
         if item.time is not None:
             yield item.time
+        if not is_known(item):
+            return
         for name, value in item.detail.items():
             if name.endswith(("Time", "time")):
                 parsed = parse_time(value)
