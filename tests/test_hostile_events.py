@@ -371,3 +371,41 @@ def test_every_outcome_of_ingest_is_ok_or_poison_for_hostile_bodies(app, neo4j):
     handled = EventIngest(app.writer, event_ingest(app).handlers).prepare(
         [Message("q", str(i), b) for i, b in enumerate(bodies)])
     assert [h.outcome for h in handled] == [POISON] * (len(bodies) - 1) + [OK]
+
+
+def test_s3_and_git_times_are_bounded_too(app, neo4j):
+    far_record = ev.s3_notification(ev.s3_record("acme-ml-data", "raw/a.csv", "ObjectCreated:Put", FAR))
+    far_object = ev.s3_eventbridge("acme-ml-data", "raw/b.csv", "created", FAR)
+    far_push = ev.github_push()
+    far_push["repository"]["pushed_at"] = int(FAR.timestamp())
+    far_commit = ev.gitlab_push()
+    far_commit["commits"][0]["timestamp"] = iso(FAR)
+    fine = [ev.s3_eventbridge("acme-ml-data", "raw/c.csv", "created", NOW), ev.github_push()]
+    ingest = event_ingest(app)
+    handled = ingest.prepare([Message("q", str(i), json.dumps(b))
+                              for i, b in enumerate([far_record, far_object, far_push, far_commit, *fine])])
+    assert [h.outcome for h in handled] == [POISON] * 4 + [OK] * 2
+    assert all("later than the message's receive time" in h.error for h in handled[:4])
+    assert ingest.counters["rejected:future-time"] == 4
+
+
+def test_event_settings_fail_at_start_in_one_line(settings_env, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from config import SettingsError
+
+    for name, value in [("LINEAGE_ACCOUNTS", "12345"), ("LINEAGE_ACCOUNTS", "123456789012,not-an-account"),
+                        ("LINEAGE_REGIONS", "mars-1,us-east-1;"), ("LINEAGE_OUT_OF_SCOPE", "drop"),
+                        ("LINEAGE_EVENT_MAX_CLOCK_SKEW_SECONDS", "-1"), ("LINEAGE_EVENT_MAX_CLOCK_SKEW_SECONDS", "soon")]:
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingsError, match=f"^invalid setting {name}: "):
+            load_settings()
+        monkeypatch.delenv(name)
+    env = {**os.environ, "LINEAGE_ACCOUNTS": "12345"}
+    done = subprocess.run([sys.executable, "-m", "jobs.cli", "consume", "--until-empty"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "lineage-collector: invalid setting LINEAGE_ACCOUNTS: Value error, '12345' is not a 12-digit AWS account id"]
