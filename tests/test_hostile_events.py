@@ -377,7 +377,7 @@ def test_s3_and_git_times_are_bounded_too(app, neo4j):
     far_record = ev.s3_notification(ev.s3_record("acme-ml-data", "raw/a.csv", "ObjectCreated:Put", FAR))
     far_object = ev.s3_eventbridge("acme-ml-data", "raw/b.csv", "created", FAR)
     far_push = ev.github_push()
-    far_push["repository"]["pushed_at"] = int(FAR.timestamp())
+    far_push["head_commit"]["timestamp"] = iso(FAR)  # a committer's clock far ahead
     far_commit = ev.gitlab_push()
     far_commit["commits"][0]["timestamp"] = iso(FAR)
     fine = [ev.s3_eventbridge("acme-ml-data", "raw/c.csv", "created", NOW), ev.github_push()]

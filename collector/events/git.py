@@ -1,8 +1,8 @@
 """Git push payloads -> GitPushEvent: GitHub push webhooks, GitLab Push Hooks, CodeCommit state changes.
 
-Each payload is validated against its model (collector.events.schema) first. A push's time is the
-server's when the payload has one (GitHub's `repository.pushed_at`, CodeCommit's event time); GitLab
-sends none, so its time is the latest commit's.
+Each payload is validated against its model (collector.events.schema) first. A push's time is its
+head commit's (GitHub; `repository.pushed_at` without one), its latest commit's (GitLab), the event's
+(CodeCommit).
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def github_push(doc: Mapping[str, Any]) -> GitPushEvent:
         raise MalformedMessage("GitHub push without repository.clone_url")
     ref = _required(doc, "GitHub", "ref")
     head = _object(doc.get("head_commit"))
-    when = parse_time(repo.get("pushed_at")) or parse_time(head.get("timestamp"))
+    when = parse_time(head.get("timestamp")) or parse_time(repo.get("pushed_at"))
     return GitPushEvent(provider="github", repo_url=url, ref=ref, branch=_branch(ref),
                         before=doc.get("before") or None, after=doc.get("after") or None,
                         forced=bool(doc.get("forced")), time=when,
