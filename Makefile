@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test lint install bench fuzz clean
 
 # The product and its dev tools (devtools/: simulated AWS account, demo, local Neo4j), both editable.
 $(BIN)/lineage-collector: pyproject.toml devtools/pyproject.toml constraints.txt
@@ -34,6 +34,11 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/queries.py
 	$(BIN)/python bench/api.py
+
+# The event parsers under a longer fuzzing run than the test suite's (FUZZ_EXAMPLES per strategy).
+FUZZ_EXAMPLES ?= 50000
+fuzz: install
+	$(BIN)/python bench/fuzz_events.py --examples $(FUZZ_EXAMPLES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info devtools/build devtools/*.egg-info

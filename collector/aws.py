@@ -50,6 +50,12 @@ class Aws:
         return calls
 
 
+def caller_account(aws: Aws, region: str | None = None) -> str:
+    """The account of the credentials in use (sts:GetCallerIdentity, which needs no permission)."""
+    account: str = aws.client("sts", region).get_caller_identity()["Account"]
+    return account
+
+
 def describe_error(exc: BaseException) -> str:
     """'Code: message' of an AWS error, or 'Type: text' of anything else: what logs and reports show."""
     response = getattr(exc, "response", None)

@@ -91,6 +91,28 @@ class Settings(BaseSettings):
     dead_letter_queue_url: str | None = None
     health_port: int = Field(0, ge=0, le=65535)  # 0: no health endpoint
 
+    # event hardening (#11): what the consumer applies of an event (docs/events.md, "Bounds and scope")
+    event_max_clock_skew_seconds: float = Field(300, ge=0, le=86_400)  # times later than receive + this: rejected
+    accounts: Annotated[list[str], NoDecode] = Field(default_factory=list)  # none: the caller's own (STS)
+    out_of_scope: str = Field("skip", pattern="^(skip|dead-letter)$")  # events of other accounts and regions
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _accounts(cls, value: object) -> object:
+        value = _split_csv(value)
+        for account in value if isinstance(value, list) else ():
+            if not re.fullmatch(r"\d{12}", str(account)):
+                raise ValueError(f"{str(account)[:40]!r} is not a 12-digit AWS account id")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _region_names(cls, value: list[str]) -> list[str]:
+        for region in value:
+            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", region):
+                raise ValueError(f"{region[:40]!r} is not an AWS region name (like eu-west-1)")
+        return value
+
     @field_validator("regions", "pipelines", "queue_urls", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:

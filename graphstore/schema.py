@@ -19,6 +19,9 @@ class NodeLabel:
     # Labels naming the node's current `status` (one at a time, set by the writer with the state): Neo4j
     # Browser styles by label only, so this is how its style colours runs by status.
     status_labels: tuple[str, ...] = ()
+    # The properties a state read from AWS replaces whole (a read clears those it does not report);
+    # an event's state only adds to them. See graphstore.model (`as_of`, `observed`).
+    read_state: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,25 +45,27 @@ JOB_KINDS = ("ProcessingJob", "TrainingJob", "TransformJob", "TuningJob", "AutoM
 EXECUTION_STATUSES = ("Executing", "Stopping", "Stopped", "Failed", "Succeeded", "CompletedWithFailures")
 STEP_STATUSES = ("Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded")
 JOB_STATUSES = ("InProgress", "Stopping", "Stopped", "Failed", "Completed", "Deleting", "DeleteFailed")
+_RUN_STATE = ("status", "end_time", "elapsed_sec", "failure_reason")
 
 NODES: tuple[NodeLabel, ...] = (
     NodeLabel("Domain", "id", "A SageMaker Studio domain", "d-xxxx", ("name",)),
     NodeLabel("Pipeline", "arn", "A SageMaker pipeline and its current definition", indexes=("name", "domain_name")),
     NodeLabel("Step", "key", "A step of a pipeline definition", "pipeline arn + `/` + step name", ("name",)),
     NodeLabel("PipelineExecution", "arn", "One execution of a pipeline", indexes=("status", "state_time", "start_time"),
-              status_labels=EXECUTION_STATUSES),
+              status_labels=EXECUTION_STATUSES, read_state=_RUN_STATE + ("last_modified",)),
     NodeLabel("StepRun", "key", "A step as run in one execution", "execution arn + `/` + step name",
-              ("status", "state_time"), status_labels=STEP_STATUSES),
+              ("status", "state_time"), status_labels=STEP_STATUSES, read_state=_RUN_STATE),
     NodeLabel("Job", "arn", "A SageMaker job a step run ran, with its kind as a second label",
               "lower-cased, as some APIs return it; `arn_as_given` keeps another casing",
-              ("name",), JOB_KINDS, status_labels=JOB_STATUSES),
+              ("name",), JOB_KINDS, status_labels=JOB_STATUSES, read_state=_RUN_STATE + ("metrics",)),
     NodeLabel("Dataset", "uri", "An S3 location read or written, partitions and part files folded into one prefix",
               "normalised S3 URI; a prefix ends with `/`", ("bucket",)),
     NodeLabel("Bucket", "name", "An S3 bucket with its security posture"),
     NodeLabel("SchemaVersion", "id", "One schema a dataset has had, with the diff from the one before",
               "dataset uri + `@` + fingerprint; a return to an older schema adds `#` + version"),
     NodeLabel("ModelPackageGroup", "arn", "A model registry group"),
-    NodeLabel("ModelPackage", "arn", "A registered model version", indexes=("approval_status", "group")),
+    NodeLabel("ModelPackage", "arn", "A registered model version", indexes=("approval_status", "group"),
+              read_state=("status", "approval_status")),
     NodeLabel("Model", "arn", "A SageMaker model", indexes=("name",)),
     NodeLabel("Endpoint", "arn", "A SageMaker endpoint a step run created", indexes=("name",)),
     NodeLabel("Repo", "url", "A Git repository of SQL", "as configured; credentials are never stored"),
@@ -135,6 +140,12 @@ def status_labels_of(label: str) -> tuple[str, ...]:
     """The status labels a node of this label may carry (none for labels without them)."""
     node = _NODES.get(label)
     return node.status_labels if node else ()
+
+
+def read_state_of(label: str) -> tuple[str, ...]:
+    """The state properties a read from AWS replaces whole (none declared: a read only sets what it reports)."""
+    node = _NODES.get(label)
+    return node.read_state if node else ()
 
 
 def status_label(label: str, status: object) -> str | None:

@@ -1,4 +1,9 @@
-"""What the graph already knows, read so that syncs fetch only what changed; and retirement."""
+"""What the graph already knows, read so that syncs fetch only what changed; and retirement.
+
+"Stored terminal" means terminal *as read from AWS* (`state_observed_at` set: the state came from a
+Describe/List call, graphstore.model.observed): a terminal state only an event reported is fetched
+once more, so a forged or mistaken event cannot make the sync skip what it would correct.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -25,7 +30,7 @@ class GraphState(Reader):
     def pipeline(self, arn: str) -> PipelineState:
         rows = self._read(
             "OPTIONAL MATCH (p:Pipeline {arn: $arn}) "
-            "OPTIONAL MATCH (e:PipelineExecution)-[:OF]->(p) WHERE e.status IN $terminal "
+            "OPTIONAL MATCH (e:PipelineExecution)-[:OF]->(p) WHERE e.status IN $terminal AND e.state_observed_at IS NOT NULL "
             "RETURN p.last_modified AS last_modified, p.definition AS definition, collect(e.arn) AS done",
             arn=arn, terminal=TERMINAL_EXECUTION)
         row = rows[0] if rows else {}
@@ -39,7 +44,8 @@ class GraphState(Reader):
         if not arns:
             return set()
         if label == "Job":
-            query = "UNWIND $arns AS a MATCH (n:Job {arn: a}) WHERE n.status IN $terminal RETURN n.arn AS arn"
+            query = ("UNWIND $arns AS a MATCH (n:Job {arn: a}) WHERE n.status IN $terminal "
+                     "AND n.state_observed_at IS NOT NULL RETURN n.arn AS arn")
         elif label == "Model":
             query = "UNWIND $arns AS a MATCH (n:Model {arn: a}) WHERE n.created IS NOT NULL RETURN n.arn AS arn"
         else:  # model packages change approval status; refresh them while their execution is fresh
@@ -83,6 +89,7 @@ class GraphState(Reader):
         """execution ARN -> (stored in a terminal state, its pipeline's name) for {execution ARN: pipeline ARN}."""
         rows = self._read(
             "UNWIND $rows AS r OPTIONAL MATCH (e:PipelineExecution {arn: r.e}) OPTIONAL MATCH (p:Pipeline {arn: r.p}) "
-            "RETURN r.e AS execution, coalesce(e.status IN $terminal, false) AS done, p.name AS name",
+            "RETURN r.e AS execution, coalesce(e.status IN $terminal AND e.state_observed_at IS NOT NULL, false) AS done, "
+            "p.name AS name",
             rows=[{"e": e, "p": p} for e, p in executions.items()], terminal=TERMINAL_EXECUTION)
         return {r["execution"]: (bool(r["done"]), r["name"]) for r in rows}

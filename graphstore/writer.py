@@ -1,7 +1,10 @@
 """The one write path: batched `UNWIND $rows … MERGE` in managed transactions.
 
 Nodes merge on their key alone, then SET; relationships merge between their (already
-written) endpoints, plus any identity properties. Labels, types and identities come from code and
+written) endpoints, plus any identity properties. A state (status-bearing properties) applies only
+when it is as of a time not older than the stored one (graphstore.model: an event's own time, or
+when a read from AWS was made); a stored state as of a time beyond now plus the allowed clock skew
+is void (no accepted event can carry such a time), so any later write replaces it. Labels, types and identities come from code and
 must be declared in graphstore.schema (checked once per group, not per row); every value travels
 as a parameter.
 """
@@ -11,7 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from neo4j import Driver, ManagedTransaction
@@ -22,6 +25,7 @@ from graphstore.schema import (
     check_node,
     check_relationship,
     key_of,
+    read_state_of,
     schema_statements,
     status_label,
     status_labels_of,
@@ -50,12 +54,14 @@ def node_statement(label: str, extra_labels: Sequence[str], stateful: bool, rela
         f"SET n += r.props, n.last_seen = $now{set_extra_labels}"
     )
     if stateful:
-        # An older state never overwrites a newer one; equal time and rank re-apply the same values.
+        # An older state never overwrites a newer one; equal time and rank re-apply the same values. "As of":
+        # a read's observation time, else the state's own time (graphstore.model.Node.as_of).
+        stored = "coalesce(n.state_observed_at, n.state_time)"
         cypher += (
-            " WITH n, r WHERE r.state_time IS NOT NULL AND (n.state_time IS NULL"
-            " OR r.state_time > n.state_time"
-            " OR (r.state_time = n.state_time AND r.state_rank >= coalesce(n.state_rank, 0)))"
-            " SET n += r.state, n.state_time = r.state_time, n.state_rank = r.state_rank"
+            f" WITH n, r WHERE r.as_of IS NOT NULL AND (n.state_time IS NULL OR {stored} > $void_after"
+            f" OR r.as_of > {stored} OR (r.as_of = {stored} AND r.state_rank >= coalesce(n.state_rank, 0)))"
+            " SET n += r.state, n.state_time = r.state_time, n.state_rank = r.state_rank,"
+            " n.state_observed_at = r.observed_at"
         )
         if relabel is not None:
             stale = [x for x in status_labels_of(label) if x != relabel]
@@ -83,7 +89,13 @@ def rel_statement(rel_type: str, start_label: str, end_label: str, merge_on: Seq
 def _node_row(node: Node) -> dict[str, Any]:
     row: dict[str, Any] = {"key": node.key, "props": node.props}
     if node.state:
-        row.update(state=node.state, state_time=node.state_time, state_rank=node.state_rank)
+        state = node.state
+        if node.observed_at is not None:  # a read replaces the whole state: what it does not report is cleared
+            cleared = read_state_of(node.label)
+            if cleared:
+                state = {**dict.fromkeys(cleared), **state}
+        row.update(state=state, state_time=node.state_time, state_rank=node.state_rank,
+                   observed_at=node.observed_at, as_of=node.as_of)
     return row
 
 
@@ -148,10 +160,13 @@ def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, An
 class GraphWriter:
     """Writes Graph objects to Neo4j. One instance per process; thread-safe (the driver is)."""
 
-    def __init__(self, driver: Driver, database: str | None = None, batch_size: int = 1000) -> None:
+    def __init__(self, driver: Driver, database: str | None = None, batch_size: int = 1000,
+                 max_clock_skew_seconds: float = 300.0) -> None:
         self.driver = driver
         self.database = database
         self.batch_size = batch_size
+        # Stored states as of a time beyond now plus this are void (LINEAGE_EVENT_MAX_CLOCK_SKEW_SECONDS).
+        self.max_clock_skew = timedelta(seconds=max_clock_skew_seconds)
 
     def ensure_schema(self) -> int:
         """Constraints and indexes (returns how many), then status labels on nodes written before they existed."""
@@ -174,6 +189,7 @@ class GraphWriter:
         stats = WriteStats()
         if not len(graph) and finish is None:
             return stats
+        void_after = datetime.now(timezone.utc) + self.max_clock_skew  # the real clock, whatever `now` says
         now = now or datetime.now(timezone.utc)
         work = plan(graph)
         # Pack statements into transactions of about batch_size rows each; nodes stay before relationships.
@@ -189,7 +205,7 @@ class GraphWriter:
         with self.driver.session(database=self.database) as session:
             for i, batch in enumerate(tx_batches):
                 last = i == len(tx_batches) - 1
-                stats.finish_result = session.execute_write(_run_batch, batch, now, source,
+                stats.finish_result = session.execute_write(_run_batch, batch, now, source, void_after,
                                                             finish if last else None)
                 stats.transactions += 1
         stats.nodes = len(graph.nodes)
@@ -202,7 +218,7 @@ class GraphWriter:
 
 
 def _run_batch(tx: ManagedTransaction, batch: list[tuple[str, list[dict[str, Any]]]], now: datetime,
-               source: str | None, finish: Callable[[ManagedTransaction], Any] | None) -> Any:
+               source: str | None, void_after: datetime, finish: Callable[[ManagedTransaction], Any] | None) -> Any:
     for statement, rows in batch:
-        tx.run(statement, rows=rows, now=now, source=source).consume()
+        tx.run(statement, rows=rows, now=now, source=source, void_after=void_after).consume()
     return finish(tx) if finish else None

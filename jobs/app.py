@@ -28,7 +28,8 @@ class App:
 
     @cached_property
     def writer(self) -> GraphWriter:
-        return GraphWriter(self.driver, self.settings.neo4j_database, self.settings.write_batch_size)
+        return GraphWriter(self.driver, self.settings.neo4j_database, self.settings.write_batch_size,
+                           max_clock_skew_seconds=self.settings.event_max_clock_skew_seconds)
 
     @cached_property
     def state(self) -> GraphState:

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config import SettingsError
 from jobs.consumer_stats import ConsumerStats
-from jobs.ingest import FAILED, OK, POISON, CommitReport, EventIngest, Handled, Message, Neo4jOutage, describe
+from jobs.ingest import FAILED, OK, POISON, CommitReport, EventIngest, Handled, Message, Neo4jOutage, describe, sqs_sent_at
 
 log = logging.getLogger("lineage.consumer")
 
@@ -226,7 +226,7 @@ class Consumer:
                 response = self.sqs(url).receive_message(
                     QueueUrl=url, MaxNumberOfMessages=wanted, WaitTimeSeconds=self.config.wait_seconds,
                     VisibilityTimeout=self.config.visibility_timeout, MessageAttributeNames=["All"],
-                    MessageSystemAttributeNames=["ApproximateReceiveCount"])
+                    MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"])
             except (ClientError, BotoCoreError) as exc:
                 self._unclaim(wanted)
                 message = f"receive from {url} failed: {describe(exc)}"
@@ -284,7 +284,7 @@ class Consumer:
         messages = [Message(queue_url=url, message_id=m["MessageId"], body=m.get("Body") or "",
                             receipt_handle=m["ReceiptHandle"],
                             receive_count=int((m.get("Attributes") or {}).get("ApproximateReceiveCount", 1)),
-                            attributes=m.get("MessageAttributes") or {}) for m in raw]
+                            attributes=m.get("MessageAttributes") or {}, sent_at=sqs_sent_at(m)) for m in raw]
         with self._lock:
             for m in messages:
                 self._inflight[(url, m.message_id)] = _InFlight(m, now + self.config.visibility_timeout)

@@ -5,24 +5,31 @@
     ingest.commit(handled)                 # one GraphWriter.write for all of them; in-commit work; hooks
 
 `prepare` runs per receive batch (in parallel threads); `commit` may take several prepared batches
-at once. A Neo4j outage surfaces as `Neo4jOutage` so the caller can hold the messages and retry;
-any other failure is pinned on the messages it concerns (outcome FAILED: not deleted, redelivered
-after the visibility timeout, dead-lettered after maxReceiveCount).
+at once. Before routing, each message is held to the edge's rules (collector.events.bounds): whatever
+goes wrong parsing or validating it, or a time later than its receive time plus the allowed skew,
+makes it POISON (dead-lettered at once with the reason), alone; an item outside the configured
+accounts and regions is counted and skipped, or dead-lettered, as `EventBounds.out_of_scope` says.
+A Neo4j outage surfaces as `Neo4jOutage` so the caller can hold the messages and retry; any other
+failure is pinned on the messages it concerns (outcome FAILED: not deleted, redelivered after the
+visibility timeout, dead-lettered after maxReceiveCount).
 """
 from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from neo4j import ManagedTransaction
 
 from collector.aws import describe_error as describe
 from collector.events import CloudEvent, GitPushEvent, Ignored, MalformedMessage, S3ObjectEvent, parse_body
+from collector.events.bounds import DEAD_LETTER, EventBounds, out_of_scope, too_late
 from graphstore.connection import Neo4jOutage, is_outage
 from graphstore.model import Graph, WriteStats, merge_into
 from graphstore.writer import GraphWriter
@@ -36,12 +43,14 @@ __all__ = [
     "OK",
     "POISON",
     "CommitReport",
+    "EventBounds",
     "EventIngest",
     "Handled",
     "Message",
     "Neo4jOutage",
     "describe",
     "item_kind",
+    "sqs_sent_at",
     "tune_gc",
 ]
 
@@ -75,6 +84,16 @@ class Message:
     receipt_handle: str = ""
     receive_count: int = 1
     attributes: dict[str, Any] = field(default_factory=dict)  # SQS message attributes, kept when dead-lettering
+    sent_at: datetime | None = None  # SQS's SentTimestamp (AWS-stamped): the receive time events are bounded by
+
+
+def sqs_sent_at(raw: Mapping[str, Any]) -> datetime | None:
+    """The SentTimestamp system attribute of a received SQS message (epoch milliseconds), if it was asked for."""
+    value = (raw.get("Attributes") or {}).get("SentTimestamp")
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, timezone.utc) if value is not None else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 @dataclass
@@ -105,9 +124,13 @@ class CommitReport:
 
 
 class EventIngest:
-    def __init__(self, writer: GraphWriter, handlers: Sequence[EventHandler] = ()) -> None:
+    def __init__(self, writer: GraphWriter, handlers: Sequence[EventHandler] = (),
+                 bounds: EventBounds | None = None) -> None:
         self.writer = writer
         self.handlers = list(handlers)
+        self.bounds = bounds or EventBounds()
+        self._edge: Counter[str] = Counter()  # rejected and out-of-scope messages, by kind
+        self._edge_lock = threading.Lock()
         self.routes: dict[str, tuple[EventHandler, Route]] = {}
         for source in self.handlers:
             for kind, route in source.event_routes().items():
@@ -121,12 +144,15 @@ class EventIngest:
         total: Counter[str] = Counter()
         for source in self.handlers:
             total.update(getattr(source, "counters", {}))
+        with self._edge_lock:
+            total.update(self._edge)
         return total
 
     # --- prepare: parse, route, the sources' follow-ups ----------------------------------------
 
     def prepare(self, messages: Iterable[Message]) -> list[Handled]:
-        handled = [self._parse(m) for m in messages]
+        now = datetime.now(timezone.utc)
+        handled = [self._parse(m, now) for m in messages]
         for source, pending in self._pending(handled).items():
             source.prepare(pending)
         return handled
@@ -139,24 +165,47 @@ class EventIngest:
                     by_source[source].append((h, effect))
         return by_source
 
-    def _parse(self, message: Message) -> Handled:
+    def _parse(self, message: Message, now: datetime) -> Handled:
+        """Parse, validate, bound and route one message: nothing it holds can fail another message."""
         h = Handled(message)
         try:
             items = parse_body(message.body)
         except MalformedMessage as exc:
-            h.fail(POISON, str(exc))
-            return h
+            return self._reject(h, "rejected:malformed", str(exc))
+        except Exception as exc:  # whatever one hostile body makes a parser do, it is that body's fault alone
+            log.exception("message %s: parsing raised", message.message_id)
+            return self._reject(h, "rejected:malformed", f"cannot be parsed: {describe(exc)}")
+        late = too_late(items, message.sent_at or now, self.bounds.max_clock_skew)
+        if late:
+            return self._reject(h, "rejected:future-time", late)
         for item in items:
+            scope = out_of_scope(item, self.bounds)
+            if scope is not None:
+                kind, why = scope
+                if self.bounds.out_of_scope == DEAD_LETTER:
+                    return self._reject(h, kind, f"out of scope: {why}")
+                log.info("message %s: %s skipped, out of scope: %s", message.message_id, item_kind(item), why)
+                h.kinds[kind] += 1
+                self._count(kind)
+                continue
             try:
                 self._take(h, item)
             except MalformedMessage as exc:
-                h.fail(POISON, str(exc))
-                return h
-            except Exception as exc:  # a bug or a surprise in one event must not stop the others
+                return self._reject(h, "rejected:malformed", str(exc))
+            except Exception as exc:  # routes are pure: the same event fails the same way every time
                 log.exception("message %s: cannot handle %s", message.message_id, type(item).__name__)
-                h.fail(FAILED, describe(exc))
-                return h
+                return self._reject(h, "rejected:malformed", f"cannot be handled: {describe(exc)}")
         return h
+
+    def _reject(self, h: Handled, kind: str, reason: str) -> Handled:
+        """POISON: dead-lettered at once with the reason (jobs.consumer), counted by kind."""
+        h.fail(POISON, reason)
+        self._count(kind)
+        return h
+
+    def _count(self, kind: str) -> None:
+        with self._edge_lock:
+            self._edge[kind] += 1
 
     def _take(self, h: Handled, item: Any) -> None:
         if isinstance(item, Ignored):

@@ -1,10 +1,15 @@
 """The collector's parts wired from an App, for the CLI, the worker, the demo and the tests."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from collector.aws import caller_account, describe_error
+from config import SettingsError
 from jobs.app import App
-from jobs.ingest import EventIngest, tune_gc
+from jobs.ingest import EventBounds, EventIngest, tune_gc
 from jobs.sources import Source, SyncReport, SyncRequest, build_sources
 from jobs.sources.base import reconcile
 
@@ -20,9 +25,26 @@ def run_sync(app: App, regions: list[str] | None = None, pipelines: list[str] | 
 
 
 def event_ingest(app: App, sources: list[Source] | None = None) -> EventIngest:
-    """The event path: every source's event handler, routing the kinds it declares."""
+    """The event path: every source's event handler, routing the kinds it declares, within `event_bounds`."""
+    bounds = event_bounds(app)
     handlers = [h for h in (s.event_handler() for s in sources or build_sources(app)) if h is not None]
-    return EventIngest(app.writer, handlers)
+    return EventIngest(app.writer, handlers, bounds)
+
+
+def event_bounds(app: App) -> EventBounds:
+    """What the consumer applies: times within LINEAGE_EVENT_MAX_CLOCK_SKEW_SECONDS of receipt, the accounts of
+    LINEAGE_ACCOUNTS (unset: the caller's own, as the sync reads) and the regions of LINEAGE_REGIONS."""
+    settings = app.settings
+    regions = app.regions()
+    accounts = list(settings.accounts)
+    if not accounts:
+        try:
+            accounts = [caller_account(app.aws, regions[0])]
+        except (ClientError, BotoCoreError) as exc:
+            raise SettingsError(f"invalid setting LINEAGE_ACCOUNTS: not set, and the caller's account is unknown "
+                                f"(sts:GetCallerIdentity: {describe_error(exc)})") from None
+    return EventBounds(max_clock_skew=timedelta(seconds=settings.event_max_clock_skew_seconds),
+                       accounts=frozenset(accounts), regions=frozenset(regions), out_of_scope=settings.out_of_scope)
 
 
 def event_consumer(app: App, **overrides: Any) -> Any:

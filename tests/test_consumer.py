@@ -195,7 +195,7 @@ def test_poison_messages_can_be_deleted_and_dead_lettering_needs_somewhere_to_go
         consumer_for(app, url).check_queues()
     with pytest.raises(SettingsError, match="LINEAGE_QUEUE_URLS"):
         consumer_for(app, url.replace("no-redrive", "does-not-exist"), poison_policy="delete").check_queues()
-    send(sqs, url, ["{broken", json.dumps(ev.s3_eventbridge("b", "k.csv", "created", NOW))])
+    send(sqs, url, ["{broken", json.dumps(ev.s3_eventbridge("acme-b", "k.csv", "created", NOW))])
     stats = consumer_for(app, url, poison_policy="delete").run(threading.Event())
     assert (stats.total("poison"), stats.total("dead_lettered"), stats.total("deleted")) == (1, 0, 2)
     assert depth(sqs, url) == 0

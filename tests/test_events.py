@@ -48,9 +48,10 @@ def test_s3_notification_keys_are_url_decoded(key):
 
 
 def test_s3_notification_through_sns_and_several_records():
-    records = [ev.s3_record("b", "x/1.csv", "ObjectCreated:Put", T0), ev.s3_record("b", "x/1.csv", "ObjectRemoved:Delete", T0),
-               ev.s3_record("b", "x/2.csv", "ObjectRemoved:DeleteMarkerCreated", T0),
-               ev.s3_record("b", "x/3.csv", "ObjectTagging:Put", T0)]
+    records = [ev.s3_record("acme-b", "x/1.csv", "ObjectCreated:Put", T0),
+               ev.s3_record("acme-b", "x/1.csv", "ObjectRemoved:Delete", T0),
+               ev.s3_record("acme-b", "x/2.csv", "ObjectRemoved:DeleteMarkerCreated", T0),
+               ev.s3_record("acme-b", "x/3.csv", "ObjectTagging:Put", T0)]
     items = parse_body(json.dumps(ev.sns(ev.s3_notification(*records))))
     assert [getattr(i, "action", None) for i in items] == ["created", "deleted", "deleted", None]
     assert items[3] == Ignored("s3:ObjectTagging:Put")
@@ -71,7 +72,7 @@ def test_s3_eventbridge_events_keep_keys_verbatim(key):
     assert (created.action, created.size, created.sequencer, created.version_id) == (
         "created", 5, "617f08299329d189", "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")
     assert deleted.action == "deleted" and deleted.size is None
-    other = ev.s3_eventbridge("b", "k", "created", T0)
+    other = ev.s3_eventbridge("acme-b", "k", "created", T0)
     other["detail-type"] = "Object Restore Completed"
     assert one(other) == Ignored("aws.s3:Object Restore Completed")
 

@@ -5,16 +5,20 @@ unwrapping); an S3 event notification (`Records[]`; `s3:TestEvent` is ignored); 
 payloads (GitHub push webhook, GitLab Push Hook, optionally inside a `{"headers", "body"}` webhook
 relay envelope) and CodeCommit `Repository State Change` events. Anything else raises
 MalformedMessage.
+
+Every document is first checked as a whole (collector.events.document: depth, valid Unicode, number
+ranges), then each envelope and each known event's detail against its typed model
+(collector.events.schema): a wrong type, a garbage time or a name breaking AWS's rules is a
+MalformedMessage naming the field, never an exception of another kind.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from collector.events import git, s3
+from collector.events import document, git, s3
 from collector.events.model import CloudEvent, Ignored, Item, MalformedMessage
-from collector.events.times import parse_time
+from collector.events.schema import SAGEMAKER_DETAILS, EventBridgeEnvelope, SnsNotification, WebhookRelay, s3_uris, validated
 
 _MAX_DEPTH = 4
 
@@ -25,20 +29,17 @@ def parse_body(body: str | bytes) -> list[Item]:
             body = body.decode("utf-8")
         except UnicodeDecodeError:
             raise MalformedMessage("body is not UTF-8") from None
-    return _unwrap(_json(body, "body"), 0)
+    if not isinstance(body, str):
+        raise MalformedMessage("body is not text")
+    return _unwrap(document.load(body, "body"), 0)
 
 
 def _json(text: Any, what: str) -> Any:
-    if isinstance(text, (dict, list)):
+    if isinstance(text, (dict, list)):  # part of a document already checked
         return text
     if not isinstance(text, str):
         raise MalformedMessage(f"{what} is not text")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MalformedMessage(f"{what} is not JSON ({exc.msg} at character {exc.pos})") from None
-    except ValueError as exc:  # not a JSONDecodeError: an integer with more digits than int() converts
-        raise MalformedMessage(f"{what} is not JSON ({exc})") from None
+    return document.load(text, what)
 
 
 def _unwrap(doc: Any, depth: int) -> list[Item]:
@@ -47,7 +48,8 @@ def _unwrap(doc: Any, depth: int) -> list[Item]:
     if not isinstance(doc, dict):
         raise MalformedMessage(f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("Type") == "Notification" and "Message" in doc:  # SNS
-        return _unwrap(_json(doc["Message"], "SNS Message"), depth + 1)
+        notification = validated(SnsNotification, doc, "SNS notification")
+        return _unwrap(_json(notification.Message, "SNS Message"), depth + 1)
     if doc.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
         return [Ignored(f"sns:{doc['Type']}")]
     if doc.get("Event") == "s3:TestEvent":
@@ -57,7 +59,8 @@ def _unwrap(doc: Any, depth: int) -> list[Item]:
     if "detail-type" in doc and "source" in doc:
         return [_eventbridge(doc)]
     if isinstance(doc.get("headers"), dict) and "body" in doc:  # a webhook relayed with its headers
-        return _webhook(doc["headers"], doc["body"], depth)
+        relay = validated(WebhookRelay, doc, "webhook relay")
+        return _webhook(relay.headers, relay.body, depth)
     if git.is_gitlab_push(doc):
         return [git.gitlab_push(doc)]
     if git.is_github_push(doc):
@@ -79,23 +82,24 @@ def _s3_records(records: list[Any]) -> list[Item]:
 
 
 def _eventbridge(doc: Mapping[str, Any]) -> Item:
-    source, detail_type = doc.get("source"), doc.get("detail-type")
-    detail = doc.get("detail")
-    if not isinstance(source, str) or not isinstance(detail_type, str):
-        raise MalformedMessage("EventBridge event with a non-text source or detail-type")
-    if not isinstance(detail, dict):
-        raise MalformedMessage(f"EventBridge event {detail_type!r} without a detail object")
-    time = parse_time(doc.get("time"))
-    region = doc.get("region") if isinstance(doc.get("region"), str) else None
-    resources = tuple(r for r in doc.get("resources") or [] if isinstance(r, str))
+    if not isinstance(doc.get("detail"), dict):
+        raise MalformedMessage(f"EventBridge event {str(doc.get('detail-type'))[:100]!r} without a detail object")
+    event = validated(EventBridgeEnvelope, doc, "EventBridge event")
+    source, detail_type, detail, time, region = event.source, event.detail_type, doc["detail"], event.time, event.region
+    resources = tuple(event.resources)
     if source == "aws.s3":
-        return s3.from_eventbridge(detail_type, detail, time, region)
+        return s3.from_eventbridge(detail_type, detail, time, region, event.account)
     if source == "aws.codecommit" and detail_type == git.CODECOMMIT_DETAIL_TYPE:
         return git.codecommit_push(detail, time, region, resources)
-    return CloudEvent(source=source, detail_type=detail_type, detail=dict(detail), time=time,
-                      id=doc.get("id") if isinstance(doc.get("id"), str) else None, region=region,
-                      account=doc.get("account") if isinstance(doc.get("account"), str) else None,
-                      resources=resources)
+    model = SAGEMAKER_DETAILS.get(detail_type) if source == "aws.sagemaker" else None
+    if model is not None:
+        what = f"{detail_type!r} event"
+        if time is None:
+            raise MalformedMessage(f"{what} without a time")
+        validated(model, detail, f"{what} detail")
+        s3_uris(detail, f"{what} detail")
+    return CloudEvent(source=source, detail_type=detail_type, detail=dict(detail), time=time, id=event.id,
+                      region=region, account=event.account, resources=resources)
 
 
 def _webhook(headers: Mapping[str, Any], body: Any, depth: int) -> list[Item]:

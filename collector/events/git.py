@@ -1,4 +1,9 @@
-"""Git push payloads -> GitPushEvent: GitHub push webhooks, GitLab Push Hooks, CodeCommit state changes."""
+"""Git push payloads -> GitPushEvent: GitHub push webhooks, GitLab Push Hooks, CodeCommit state changes.
+
+Each payload is validated against its model (collector.events.schema) first. A push's time is its
+head commit's (GitHub; `repository.pushed_at` without one), its latest commit's (GitLab), the event's
+(CodeCommit).
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -6,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from collector.events.model import GitPushEvent, Ignored, MalformedMessage
+from collector.events.schema import CodeCommitChange, GitHubPush, GitLabPush, validated
 from collector.events.times import parse_time
 
 ZERO_SHA = "0" * 40
@@ -40,6 +46,7 @@ def is_gitlab_push(doc: Mapping[str, Any]) -> bool:
 
 
 def github_push(doc: Mapping[str, Any]) -> GitPushEvent:
+    validated(GitHubPush, doc, "GitHub push")
     repo = doc["repository"]
     url = repo.get("clone_url") or repo.get("ssh_url") or repo.get("git_url") or repo.get("html_url")
     if not isinstance(url, str) or not url:
@@ -54,6 +61,7 @@ def github_push(doc: Mapping[str, Any]) -> GitPushEvent:
 
 
 def gitlab_push(doc: Mapping[str, Any]) -> GitPushEvent:
+    validated(GitLabPush, doc, "GitLab push")
     project = _object(doc.get("project"))
     repo = _object(doc.get("repository"))
     url = (project.get("git_http_url") or repo.get("git_http_url") or project.get("git_ssh_url")
@@ -72,6 +80,7 @@ def gitlab_push(doc: Mapping[str, Any]) -> GitPushEvent:
 def codecommit_push(detail: Mapping[str, Any], time: datetime | None, region: str | None,
                     resources: tuple[str, ...]) -> GitPushEvent | Ignored:
     """EventBridge `CodeCommit Repository State Change` (branch and tag reference changes)."""
+    validated(CodeCommitChange, detail, "CodeCommit change")
     change = detail.get("event")
     if change not in ("referenceCreated", "referenceUpdated", "referenceDeleted"):
         return Ignored(f"codecommit:{change or 'unknown'}")

@@ -22,6 +22,9 @@ class S3ObjectEvent:
     version_id: str | None = None
     sequencer: str | None = None
     region: str | None = None
+    # The bucket owner's account when the event says it (EventBridge does, notifications do not): scope only,
+    # not part of what the event is (the same change delivered either way compares equal).
+    account: str | None = field(default=None, compare=False)
 
     @property
     def uri(self) -> str:

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from collector.events.model import Ignored, MalformedMessage, S3ObjectEvent
-from collector.events.times import parse_time
+from collector.events.names import key_problem
+from collector.events.schema import EventBridgeObjectDetail, NotificationRecord, validated
 from collector.s3uri import dataset_uri, is_marker, object_key_from_event
 from graphstore.model import Graph
 
@@ -32,54 +33,40 @@ def _action(event_name: str) -> str | None:
     return None
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def from_notification_record(record: Mapping[str, Any]) -> S3ObjectEvent | Ignored:
-    """One `Records[]` entry of an S3 event notification."""
-    name = str(record.get("eventName") or "")
+    """One `Records[]` entry of an S3 event notification (an object change validated whole, then read)."""
+    name = record.get("eventName")
+    if not isinstance(name, str):
+        raise MalformedMessage(f"S3 record: eventName: not text, got {type(name).__name__}")
     action = _action(name)
     if action is None:
-        return Ignored(f"s3:{name.removeprefix('s3:') or 'unknown'}")
-    try:
-        bucket = record["s3"]["bucket"]["name"]
-        obj = record["s3"]["object"]
-        raw_key = obj["key"]
-    except (KeyError, TypeError):
-        raise MalformedMessage(f"S3 record {name} without s3.bucket.name / s3.object.key") from None
-    when = parse_time(record.get("eventTime"))
-    if not isinstance(bucket, str) or not isinstance(raw_key, str) or when is None:
-        raise MalformedMessage(f"S3 record {name} with an invalid bucket, key or eventTime")
-    return S3ObjectEvent(bucket=bucket, key=object_key_from_event(raw_key), action=action, time=when,
-                         size=_int(obj.get("size")), etag=_str(obj.get("eTag")), version_id=_str(obj.get("versionId")),
-                         sequencer=_str(obj.get("sequencer")), region=_str(record.get("awsRegion")))
+        return Ignored(f"s3:{name.removeprefix('s3:')[:100] or 'unknown'}")
+    what = f"S3 record {name[:100]}"
+    valid = validated(NotificationRecord, record, what)
+    obj = valid.s3.object
+    key = object_key_from_event(obj.key)
+    problem = key_problem(key)
+    if problem:
+        raise MalformedMessage(f"{what}: s3.object.key: {problem}")
+    return S3ObjectEvent(bucket=valid.s3.bucket.name, key=key, action=action, time=valid.eventTime, size=obj.size,
+                         etag=obj.eTag or None, version_id=obj.versionId or None, sequencer=obj.sequencer,
+                         region=valid.awsRegion)
 
 
 def from_eventbridge(detail_type: str, detail: Mapping[str, Any], time: datetime | None,
-                     region: str | None) -> S3ObjectEvent | Ignored:
+                     region: str | None, account: str | None = None) -> S3ObjectEvent | Ignored:
     """An EventBridge event with source aws.s3 (its keys are not URL-encoded)."""
     action = EVENTBRIDGE_ACTIONS.get(detail_type)
     if action is None:
         return Ignored(f"aws.s3:{detail_type}")
-    try:
-        bucket = detail["bucket"]["name"]
-        obj = detail["object"]
-        key = obj["key"]
-    except (KeyError, TypeError):
-        raise MalformedMessage(f"S3 {detail_type} event without detail.bucket.name / detail.object.key") from None
-    if not isinstance(bucket, str) or not isinstance(key, str) or time is None:
-        raise MalformedMessage(f"S3 {detail_type} event with an invalid bucket, key or time")
-    return S3ObjectEvent(bucket=bucket, key=key, action=action, time=time, size=_int(obj.get("size")),
-                         etag=_str(obj.get("etag") or obj.get("eTag")), version_id=_str(obj.get("version-id")),
-                         sequencer=_str(obj.get("sequencer")), region=region)
+    what = f"S3 {detail_type} event"
+    valid = validated(EventBridgeObjectDetail, detail, f"{what} detail")
+    if time is None:
+        raise MalformedMessage(f"{what} without a time")
+    obj = valid.object
+    return S3ObjectEvent(bucket=valid.bucket.name, key=obj.key, action=action, time=time, size=obj.size,
+                         etag=obj.etag or obj.eTag or None, version_id=obj.version_id or None, sequencer=obj.sequencer,
+                         region=region, account=account)
 
 
 def dataset_of(event: S3ObjectEvent) -> str:

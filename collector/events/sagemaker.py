@@ -4,7 +4,8 @@ Each event is normalised into the shape the API returns (ListPipelineExecutionSt
 DescribePipelineExecution, Describe*Job, DescribeModelPackage), so the same transform functions
 serve the sync and the events. A status-bearing write carries the time of the state it reports:
 the latest of the event's `time` and the detail's own times (EventBridge times have one-second
-precision, so within a second Starting < Executing < Stopping < a terminal state).
+precision, so within a second Starting < Executing < Stopping < a terminal state). Details reach these
+functions validated against their models (collector.events.schema, in parse_body).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collector.events.model import CloudEvent, MalformedMessage
+from collector.events.schema import pascal_case
 from collector.events.times import parse_time
 from collector.sagemaker.transform import (
     TERMINAL,
@@ -118,15 +120,6 @@ def execution_status(event: CloudEvent) -> SageMakerEffect:
     _set_state_time(graph, "PipelineExecution", arn, state_time(status, event.time, start, end))
     return SageMakerEffect(kind=kind_of(event), graph=graph, pipelines={pipeline_arn},
                            terminal_execution=(pipeline_arn, arn) if terminal else None)
-
-
-def pascal_case(value: Any) -> Any:
-    """camelCase event fields -> the API's PascalCase (metadata.trainingJob.arn -> Metadata.TrainingJob.Arn)."""
-    if isinstance(value, dict):
-        return {(k[:1].upper() + k[1:]) if isinstance(k, str) else k: pascal_case(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [pascal_case(v) for v in value]
-    return value
 
 
 def step_row(detail: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ pipeline definitions) and collector/events/sagemaker.py for EventBridge events; 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from collector.aws import Aws
@@ -21,15 +21,18 @@ __all__ = ["SageMakerEvents", "SageMakerSource", "SageMakerSync"]
 
 
 class SageMakerEvents(EventHandler):
-    """EventBridge SageMaker events; with `aws`, unseen pipelines and finished executions are fetched."""
+    """EventBridge SageMaker events; with `aws`, unseen pipelines and finished executions are fetched (only in
+    `regions`, when given)."""
 
     name = "sagemaker"
 
-    def __init__(self, writer: GraphWriter, aws: Aws | None = None, state: GraphState | None = None) -> None:
+    def __init__(self, writer: GraphWriter, aws: Aws | None = None, state: GraphState | None = None,
+                 regions: Iterable[str] | None = None) -> None:
         self.follow_ups = None
         if aws is not None:
             state = state or GraphState(writer.driver, writer.database)
-            self.follow_ups = SageMakerFollowUps(aws, SageMakerSync(aws, writer, state, executions=0), state)
+            self.follow_ups = SageMakerFollowUps(aws, SageMakerSync(aws, writer, state, executions=0), state,
+                                                 regions=frozenset(regions) if regions is not None else None)
 
     @property
     def counters(self) -> Counter[str]:
@@ -65,4 +68,4 @@ class SageMakerSource(Source):
                              run_at_start=settings.sync_on_start)]
 
     def event_handler(self) -> EventHandler:
-        return SageMakerEvents(self.app.writer, self.app.aws, self.app.state)
+        return SageMakerEvents(self.app.writer, self.app.aws, self.app.state, regions=self.app.regions())

@@ -2,7 +2,8 @@
 
 A pipeline the graph has not seen is fetched and parsed once (whatever the threads); a terminal
 execution's steps and jobs are fetched once per batch, unless the graph already holds it terminal
-(the sync's incremental rule).
+(the sync's incremental rule). Neither goes to a region outside the configured ones (the ingest's
+scope check skips such events before; this holds even without it).
 """
 from __future__ import annotations
 
@@ -43,8 +44,10 @@ def routes() -> dict[str, Route]:
 class SageMakerFollowUps:
     """First-sight pipeline fetches and terminal-execution enrichment for a batch of effects."""
 
-    def __init__(self, aws: Aws, sync: SageMakerSync, state: GraphState) -> None:
+    def __init__(self, aws: Aws, sync: SageMakerSync, state: GraphState, *,
+                 regions: frozenset[str] | None = None) -> None:
         self.aws, self.sync, self.state = aws, sync, state
+        self.regions = regions  # None: any
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._known_pipelines: dict[str, str | None] = {}  # arn -> name, for pipelines with a definition
@@ -57,7 +60,17 @@ class SageMakerFollowUps:
         self._ensure_pipelines({arn for _, effect in effects for arn in effect.pipelines})
         self._enrich_terminal_executions(effects)
 
+    def _in_regions(self, arn: str, what: str) -> bool:
+        region = arn_parts(arn)[0]
+        if self.regions is None or region in self.regions:
+            return True
+        log.warning("%s %s: region %s is not configured (LINEAGE_REGIONS): not fetched", what, arn, region)
+        with self._lock:
+            self.counters["fetches_out_of_scope"] += 1
+        return False
+
     def _ensure_pipelines(self, arns: set[str]) -> None:
+        arns = {a for a in arns if self._in_regions(a, "pipeline")}
         with self._lock:
             unknown = sorted(a for a in arns if a not in self._known_pipelines)
         if not unknown:
@@ -117,7 +130,7 @@ class SageMakerFollowUps:
         carriers: dict[str, list[Any]] = defaultdict(list)
         pipelines: dict[str, str] = {}
         for h, effect in effects:
-            if effect.terminal_execution:
+            if effect.terminal_execution and self._in_regions(effect.terminal_execution[1], "execution"):
                 pipeline_arn, execution_arn = effect.terminal_execution
                 carriers[execution_arn].append(h)
                 pipelines[execution_arn] = pipeline_arn

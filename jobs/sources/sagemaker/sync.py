@@ -1,7 +1,9 @@
 """SageMaker pipelines into the graph, one reconciliation: fetch -> transform -> write -> retire.
 
 Per pipeline: what the graph already holds decides what is fetched. An execution stored
-in a terminal state is never fetched again; a job stored complete is not described again.
+in a terminal state (as read from AWS) is never fetched again; a job stored complete is not
+described again. What a pass reads is marked as observed from the time it started
+(graphstore.model.observed), so it overrides any event stamped before it.
 A failure on one pipeline is logged with its identity and the rest goes on.
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,7 +35,7 @@ from collector.sagemaker.transform import (
     step_run_data_graph,
     step_run_graph,
 )
-from graphstore.model import Graph
+from graphstore.model import Graph, observed
 from graphstore.state import GraphState
 from graphstore.writer import GraphWriter
 from jobs.sources.base import SyncReport
@@ -123,6 +126,7 @@ class SageMakerSync:
         return outcome
 
     def sync_pipeline(self, client: Any, summary: dict[str, Any], domain_ids: dict[str, str]) -> dict[str, Any]:
+        started = datetime.now(timezone.utc)  # before this pipeline's first read: what follows is observed from here
         arn, name = summary["PipelineArn"], summary["PipelineName"]
         stored = self.state.pipeline(arn)
         pipeline: dict[str, Any] = dict(summary)
@@ -148,7 +152,7 @@ class SageMakerSync:
             graph.update(execution_graph(execution, arn))
             jobs += self._sync_execution(client, arn, name, execution_arn, definition, parsed, graph)
             fetched += 1
-        writes = self.writer.write(graph, source="sync")
+        writes = self.writer.write(observed(graph, started), source="sync")
         if parsed:
             self.state.retire_stale_definition(arn, parsed.definition_hash)
         return {"fetched": fetched, "skipped": skipped, "jobs": jobs, "writes": writes}
@@ -157,6 +161,7 @@ class SageMakerSync:
                        pipeline_name: str | None = None) -> tuple[Graph, int]:
         """One execution fetched as a sync fetches it (jobs stored complete are not described again),
         with the definition the graph holds; returned as graph data, not written. (graph, jobs described)"""
+        started = datetime.now(timezone.utc)
         stored = self.state.pipeline(pipeline_arn)
         parsed: PipelineDef | None = None
         if stored.definition:
@@ -167,7 +172,7 @@ class SageMakerSync:
         graph = Graph()
         jobs = self._sync_execution(client, pipeline_arn, pipeline_name or pipeline_arn.rsplit("/", 1)[-1],
                                     execution_arn, stored.definition or "", parsed, graph)
-        return graph, jobs
+        return observed(graph, started), jobs
 
     def _sync_execution(self, client: Any, pipeline_arn: str, pipeline_name: str, execution_arn: str,
                         definition: str, parsed: PipelineDef | None, graph: Graph) -> int:
