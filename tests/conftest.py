@@ -99,3 +99,19 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, neo4j_server, sim) -> dict[str
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(os.path.dirname(__file__))  # no stray .env from the work tree
     return env
+
+
+@pytest.fixture
+def app(settings_env, neo4j):
+    """The collector's application on the test Neo4j and the moto server (modules may define their own)."""
+    from config.settings import load_settings
+    from jobs.app import App
+
+    application = App(load_settings())
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def sqs(sim):
+    return sim.client("sqs")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from config import SettingsError, load_settings
+from config import SettingsError
 from jobs.app import App
 from jobs.consumer import ERROR_ATTRIBUTE, Consumer, ConsumerConfig
 from jobs.health import HealthServer, Neo4jProbe
@@ -25,18 +25,6 @@ from tests.graph_dump import dump
 from tests.iam import missing_from_policy
 
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def app(settings_env, neo4j):
-    application = App(load_settings())
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def sqs(sim):
-    return sim.client("sqs")
 
 
 def make_queue(sqs, name: str, *, max_receives: int | None = 2, visibility: int = 30) -> tuple[str, str | None]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
-from config import load_settings
 from jobs.app import App
 from jobs.ingest import FAILED, OK, POISON, EventIngest, Message
 from jobs.sources.git_sql import GitEvents
@@ -24,13 +21,6 @@ NOW = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
 
 def definition(name: str) -> dict:
     return json.loads((PIPELINES / f"{name}.json").read_text())
-
-
-@pytest.fixture
-def app(settings_env, neo4j):
-    application = App(load_settings())
-    yield application
-    application.close()
 
 
 def make_ingest(app: App, s3_hooks=(), git_handler=None) -> EventIngest:

@@ -27,18 +27,6 @@ FOREIGN = "999999999999"
 DEEP = 5000
 
 
-@pytest.fixture
-def app(settings_env, neo4j):
-    application = App(load_settings())
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def sqs(sim):
-    return sim.client("sqs")
-
-
 def consume(app: App, url: str, ingest: EventIngest | None = None) -> tuple[Consumer, EventIngest]:
     """One consumer run until the queue is empty, on the product's event path."""
     ingest = ingest or event_ingest(app)

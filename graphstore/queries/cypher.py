@@ -136,25 +136,21 @@ def reach(direction: str, starts: str, *, depth: int = MAX_DEPTH, level: str = "
     for hop in range(1, depth + 1):
         guard = f"{hop} <= $depth AND size({frontier}) > 0" + (f" AND size({out}) < {stop}" if stop else "")
         lines += [f"CALL ({state}) {{ // hop {hop} of {depth}", f"  WITH {state} WHERE {guard}"]
-        if stop:  # which new nodes this level takes, stopping the expansion at `stop` of them ...
-            lines += [f"  CALL ({seen}, {frontier}) {{", *("  " + e for e in expand(False)),
-                      f"    WITH {seen}, b WHERE {new_node}", f"    WITH DISTINCT b LIMIT {stop}",
-                      "    RETURN collect(b) AS taken", "  }",
-                      *expand(True),  # ... then the way to each of them
-                      "  WITH taken, f, t, w, b WHERE b IN taken",
-                      "  WITH f, t, b, f.w + w AS w ORDER BY w",
-                      f"  WITH b, head(collect({{n: b, d: {hop}, via: f.via + t, path: f.path + b, w: w}})) AS hit",
-                      "  RETURN collect(hit) AS next", "}",
-                      f"WITH {kept}{seen} + [h IN next | h.n] AS {seen}, next AS {frontier}, {out} + next AS {out}"]
-        elif paths:
-            lines += [*expand(True), f"  WITH {seen}, f, t, w, b WHERE {new_node}",
-                      "  WITH f, t, b, f.w + w AS w ORDER BY w",
-                      f"  WITH b, head(collect({{n: b, d: {hop}, via: f.via + t, path: f.path + b, w: w}})) AS hit",
-                      "  RETURN collect(hit) AS next", "}",
-                      f"WITH {kept}{seen} + [h IN next | h.n] AS {seen}, next AS {frontier}, {out} + next AS {out}"]
-        else:
+        if not paths:
             lines += [*expand(False), f"  WITH {seen}, b WHERE {new_node}", "  RETURN collect(DISTINCT b) AS next", "}",
                       f"WITH {kept}{seen} + next AS {seen}, next AS {frontier}, {out} + [next] AS {out}"]
+            continue
+        wanted = new_node
+        if stop:  # which new nodes this level takes, stopping the expansion at `stop` of them, then the way to each
+            lines += [f"  CALL ({seen}, {frontier}) {{", *("  " + e for e in expand(False)),
+                      f"    WITH {seen}, b WHERE {new_node}", f"    WITH DISTINCT b LIMIT {stop}",
+                      "    RETURN collect(b) AS taken", "  }"]
+            wanted = "b IN taken"
+        lines += [*expand(True), f"  WITH {'taken' if stop else seen}, f, t, w, b WHERE {wanted}",
+                  "  WITH f, t, b, f.w + w AS w ORDER BY w",
+                  f"  WITH b, head(collect({{n: b, d: {hop}, via: f.via + t, path: f.path + b, w: w}})) AS hit",
+                  "  RETURN collect(hit) AS next", "}",
+                  f"WITH {kept}{seen} + [h IN next | h.n] AS {seen}, next AS {frontier}, {out} + next AS {out}"]
     return "\n".join(lines)
 
 
