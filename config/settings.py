@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     queue_visibility_timeout: int = Field(60, ge=1, le=43200)
     consumer_threads: int = Field(2, ge=1, le=32)
     consumer_commit_messages: int = Field(500, ge=1, le=10_000)  # most messages merged into one graph write
+    consumer_max_inflight_messages: int = Field(600, ge=10, le=100_000)  # held at most; receiving pauses there
+    consumer_max_inflight_bytes: int = Field(32 << 20, ge=1 << 20, le=4 << 30)  # bodies held at most, in bytes
     poison_messages: str = Field("dead-letter", pattern="^(dead-letter|delete)$")
     dead_letter_queue_url: str | None = None
     health_port: int = Field(0, ge=0, le=65535)  # 0: no health endpoint

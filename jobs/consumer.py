@@ -2,11 +2,13 @@
 
 Threads: `threads` receivers long-poll the queues and prepare each receive batch (parse, enrich);
 one committer merges whatever batches are ready (up to `commit_messages` messages) into one graph
-write and then deletes those messages with DeleteMessageBatch; a heartbeat extends the visibility
-of messages still being worked on. Messages whose handling fails are left to reappear after the
-visibility timeout (the queue's redrive policy dead-letters them after maxReceiveCount); messages
-that cannot be parsed are dead-lettered at once or deleted, as configured. While Neo4j is
-unreachable the receivers pause and the held messages are retried with backoff, their visibility
+write and then deletes those messages with DeleteMessageBatch; a heartbeat (jobs/visibility.py)
+extends the visibility of messages still being worked on. What is held is bounded by count and
+bytes (jobs/inflight.py): slow or hung writes stop the receivers, and a message that waits a whole
+visibility window for its commit to start is handed back to the queue. Messages whose handling
+fails are left to reappear after the visibility timeout (the queue's redrive policy dead-letters
+them after maxReceiveCount); messages that cannot be parsed are dead-lettered at once or deleted,
+as configured. While Neo4j is unreachable the receivers pause and the held messages are retried with backoff, their visibility
 extended, so an outage neither loses messages nor burns their receive counts.
 """
 from __future__ import annotations
@@ -26,7 +28,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config import SettingsError
 from jobs.consumer_stats import ConsumerStats
+from jobs.inflight import InFlight
 from jobs.ingest import FAILED, OK, POISON, CommitReport, EventIngest, Handled, Message, Neo4jOutage, describe, sqs_sent_at
+from jobs.visibility import Heartbeat
 
 log = logging.getLogger("lineage.consumer")
 
@@ -43,6 +47,8 @@ class ConsumerConfig:
     visibility_timeout: int = 60
     threads: int = 2
     commit_messages: int = 500
+    max_inflight_messages: int = 600       # received and not yet deleted: receiving pauses at this many
+    max_inflight_bytes: int = 32 << 20     # ... or at this many bytes of bodies (one receive batch may overshoot)
     poison_policy: str = "dead-letter"     # or "delete"
     dead_letter_queue_url: str | None = None
     until_empty: bool = False
@@ -54,17 +60,13 @@ class ConsumerConfig:
         config = cls(queue_urls=list(settings.queue_urls), wait_seconds=settings.queue_wait_seconds,
                      batch_size=settings.queue_batch_size, visibility_timeout=settings.queue_visibility_timeout,
                      threads=settings.consumer_threads, commit_messages=settings.consumer_commit_messages,
+                     max_inflight_messages=settings.consumer_max_inflight_messages,
+                     max_inflight_bytes=settings.consumer_max_inflight_bytes,
                      poison_policy=settings.poison_messages, dead_letter_queue_url=settings.dead_letter_queue_url)
         for name, value in overrides.items():
             if value is not None:
                 setattr(config, name, value)
         return config
-
-
-@dataclass
-class _InFlight:
-    message: Message
-    visible_until: float
 
 
 def queue_region(url: str) -> str | None:
@@ -77,6 +79,13 @@ def queue_region(url: str) -> str | None:
 def _chunks(items: Sequence[Any], size: int = 10) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def _message(url: str, m: dict[str, Any]) -> Message:
+    return Message(queue_url=url, message_id=m["MessageId"], body=m.get("Body") or "",
+                   receipt_handle=m["ReceiptHandle"],
+                   receive_count=int((m.get("Attributes") or {}).get("ApproximateReceiveCount", 1)),
+                   attributes=m.get("MessageAttributes") or {}, sent_at=sqs_sent_at(m))
 
 
 class CommitListener(Protocol):
@@ -109,7 +118,9 @@ class Consumer:
             self.stats.extras[listener.name] = listener.snapshot
         self._dead_letter: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._inflight: dict[tuple[str, str], _InFlight] = {}
+        self.inflight = InFlight(config.max_inflight_messages, config.max_inflight_bytes)
+        self.stats.extras["in_flight"] = self._inflight_snapshot
+        self.heartbeat = Heartbeat(self.sqs, self.inflight, config.visibility_timeout, self.stats)
         self._ready: queue.Queue[list[Handled]] = queue.Queue(
             maxsize=max(4, 2 * config.commit_messages // max(1, config.batch_size)))
         self._gate = threading.Event()        # set while Neo4j takes writes; receivers wait on it
@@ -123,6 +134,11 @@ class Consumer:
         self._received_total = 0
         self._empty_queues: set[str] = set()
         self._committing = 0
+
+    def _inflight_snapshot(self) -> dict[str, int]:
+        return {"messages": len(self.inflight), "bytes": self.inflight.bytes,
+                "peak_messages": self.inflight.peak_messages, "peak_bytes": self.inflight.peak_bytes,
+                "max_messages": self.config.max_inflight_messages, "max_bytes": self.config.max_inflight_bytes}
 
     def sqs(self, url: str) -> Any:
         return self.aws.client("sqs", queue_region(url))
@@ -176,7 +192,8 @@ class Consumer:
                      for i in range(self.config.threads)]
         committer = threading.Thread(target=self._commit_loop, name="sqs-committer", daemon=True)
         deleter = threading.Thread(target=self._delete_loop, name="sqs-deleter", daemon=True)
-        heartbeat = threading.Thread(target=self._heartbeat_loop, name="sqs-heartbeat", daemon=True)
+        heartbeat = threading.Thread(target=self.heartbeat.run, args=(self._finished,), name="sqs-heartbeat",
+                                     daemon=True)
         for thread in (*receivers, committer, deleter, heartbeat):
             thread.start()
         log.info("consuming", extra={"fields": {"queues": self.config.queue_urls, "threads": self.config.threads,
@@ -194,7 +211,7 @@ class Consumer:
             committer.join(0.5)
         self._commits_done.set()
         deleter.join(max(0.5, deadline - 0.5 - time.monotonic()))
-        released = self._release_all()
+        released = self.heartbeat.release_all()
         for listener in self.listeners:  # after the last commit; within what is left of the deadline
             listener.stop(max(0.5, deadline - time.monotonic()))
         self._finished.set()
@@ -216,12 +233,17 @@ class Consumer:
         while not self._halt.is_set():
             if not self._gate.wait(0.5):
                 continue
-            wanted = self._claim(self.config.batch_size)
+            room = self.inflight.reserve(self.config.batch_size, 0.5)  # none: writes are behind, receive no more
+            if not room:
+                continue
+            wanted = self._claim(room)
+            self.inflight.unreserve(room - wanted)
             if not wanted:
                 self._maybe_done()
                 self._halt.wait(0.2)
                 continue
             url = next(urls)
+            requested_at = time.monotonic()  # SQS starts the visibility timeout no earlier than this
             try:
                 response = self.sqs(url).receive_message(
                     QueueUrl=url, MaxNumberOfMessages=wanted, WaitTimeSeconds=self.config.wait_seconds,
@@ -229,6 +251,7 @@ class Consumer:
                     MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"])
             except (ClientError, BotoCoreError) as exc:
                 self._unclaim(wanted)
+                self.inflight.unreserve(wanted)
                 message = f"receive from {url} failed: {describe(exc)}"
                 log.warning("%s; retrying in %.0f s", message, backoff)
                 self.stats.error(message)
@@ -240,6 +263,14 @@ class Consumer:
             self.stats.received()
             raw = response.get("Messages") or []
             self._unclaim(wanted - len(raw))
+            try:
+                messages = [_message(url, m) for m in raw]
+            except Exception as exc:  # not SQS's documented shape; it comes back after the visibility timeout
+                self.inflight.unreserve(wanted)
+                log.exception("receive batch on %s is malformed", url)
+                self.stats.error(f"receive batch on {url}: {describe(exc)}")
+                continue
+            self.inflight.add(messages, requested_at, self.config.visibility_timeout, reserved=wanted)
             if not raw:
                 with self._lock:
                     self._empty_queues.add(url)
@@ -249,13 +280,11 @@ class Consumer:
                 self._empty_queues.clear()
             self.stats.add(url, received=len(raw))
             try:
-                self._take(url, raw)
+                self._take(url, messages)
             except Exception as exc:  # the loop never dies; the batch comes back after the visibility timeout
                 log.exception("receive batch on %s could not be handled", url)
                 self.stats.error(f"receive batch on {url}: {describe(exc)}")
-                with self._lock:
-                    for m in raw:
-                        self._inflight.pop((url, m.get("MessageId")), None)
+                self.inflight.remove(messages)
 
     def _claim(self, wanted: int) -> int:
         with self._lock:
@@ -273,21 +302,13 @@ class Consumer:
     def _maybe_done(self) -> None:
         """--until-empty: every queue answered one long poll empty and nothing is held; --max-messages: all done."""
         with self._lock:
-            idle = not self._inflight and self._ready.empty() and not self._committing and self._deletes.empty()
+            idle = not len(self.inflight) and self._ready.empty() and not self._committing and self._deletes.empty()
             drained = self.config.until_empty and self._empty_queues >= set(self.config.queue_urls)
             limit = self.config.max_messages is not None and self._received_total >= self.config.max_messages
         if idle and (drained or limit):
             self._halt.set()
 
-    def _take(self, url: str, raw: list[dict[str, Any]]) -> None:
-        now = time.monotonic()
-        messages = [Message(queue_url=url, message_id=m["MessageId"], body=m.get("Body") or "",
-                            receipt_handle=m["ReceiptHandle"],
-                            receive_count=int((m.get("Attributes") or {}).get("ApproximateReceiveCount", 1)),
-                            attributes=m.get("MessageAttributes") or {}, sent_at=sqs_sent_at(m)) for m in raw]
-        with self._lock:
-            for m in messages:
-                self._inflight[(url, m.message_id)] = _InFlight(m, now + self.config.visibility_timeout)
+    def _take(self, url: str, messages: list[Message]) -> None:
         try:
             handled = self._prepare(messages)
         except Exception as exc:  # a bug must not kill the receiver nor hold the messages forever
@@ -304,6 +325,7 @@ class Consumer:
         if failed:
             self._let_reappear(url, failed)
         ok = [h for h in handled if h.outcome == OK]
+        self.inflight.wait(ok)
         while ok and not self._abandon.is_set():
             try:
                 self._ready.put(ok, timeout=0.5)  # bounded: a slow committer slows the receivers down
@@ -334,9 +356,7 @@ class Consumer:
         self.stats.error(f"message {failed[-1].message.message_id}: {failed[-1].error}")
 
     def _forget(self, url: str, handled: Iterable[Handled]) -> None:
-        with self._lock:
-            for h in handled:
-                self._inflight.pop((url, h.message.message_id), None)
+        self.inflight.remove(h.message for h in handled)
 
     # --- poison messages ------------------------------------------------------------------------
 
@@ -377,11 +397,13 @@ class Consumer:
                     return
                 self._maybe_done()
                 continue
-            group = list(first)
+            group = self.inflight.start(first)  # without those handed back while they waited
+            if not group:
+                continue
             linger_until = time.monotonic() + (0 if self._halt.is_set() else COMMIT_LINGER_SECONDS)
             while len(group) < self.config.commit_messages:
                 try:
-                    group.extend(self._ready.get(timeout=max(0.0, linger_until - time.monotonic())))
+                    group.extend(self.inflight.start(self._ready.get(timeout=max(0.0, linger_until - time.monotonic()))))
                 except queue.Empty:
                     break
             with self._lock:
@@ -471,55 +493,3 @@ class Consumer:
                 log.warning("message %s on %s not deleted: %s", h.message.message_id, url, failure.get("Message"))
             self.stats.add(url, deleted=len(response.get("Successful") or []))
             self._forget(url, chunk)
-
-    # --- visibility -----------------------------------------------------------------------------
-
-    def _heartbeat_loop(self) -> None:
-        timeout = self.config.visibility_timeout
-        interval = max(0.2, min(5.0, timeout / 4))
-        while not self._finished.wait(interval):
-            try:
-                self._extend_due(timeout)
-            except Exception:  # keep beating: a lapse only means a redelivery, which replays as a no-op
-                log.exception("visibility heartbeat failed")
-
-    def _extend_due(self, timeout: int) -> None:
-        now = time.monotonic()
-        with self._lock:
-            due = [f for f in self._inflight.values() if f.visible_until - now < timeout / 2]
-        by_queue: dict[str, list[_InFlight]] = {}
-        for f in due:
-            by_queue.setdefault(f.message.queue_url, []).append(f)
-        for url, items in by_queue.items():
-            self._change_visibility(url, items, timeout)
-
-    def _change_visibility(self, url: str, items: Sequence[_InFlight], timeout: int) -> int:
-        changed = 0
-        for chunk in _chunks(items):
-            entries = [{"Id": str(i), "ReceiptHandle": f.message.receipt_handle, "VisibilityTimeout": timeout}
-                       for i, f in enumerate(chunk)]
-            try:
-                response = self.sqs(url).change_message_visibility_batch(QueueUrl=url, Entries=entries)
-            except (ClientError, BotoCoreError) as exc:
-                log.warning("cannot change the visibility of %d messages on %s: %s", len(chunk), url, describe(exc))
-                continue
-            until = time.monotonic() + timeout
-            for ok in response.get("Successful") or []:
-                chunk[int(ok["Id"])].visible_until = until
-                changed += 1
-        return changed
-
-    def _release_all(self) -> int:
-        """Messages still held at exit become visible again at once, for the next consumer."""
-        with self._lock:
-            held = list(self._inflight.values())
-            self._inflight.clear()
-        by_queue: dict[str, list[_InFlight]] = {}
-        for f in held:
-            by_queue.setdefault(f.message.queue_url, []).append(f)
-        released = 0
-        for url, items in by_queue.items():
-            count = self._change_visibility(url, items, 0)
-            self.stats.add(url, released=count)
-            released += count
-        return released

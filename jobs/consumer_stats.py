@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,8 +16,16 @@ class QueueCounters:
     failed: int = 0
     poison: int = 0
     dead_lettered: int = 0
-    released: int = 0
+    released: int = 0            # held at stop, made visible again
+    handed_back: int = 0         # waited a whole visibility window for a commit to start
+    extended: int = 0            # visibility extensions (messages)
+    late_extensions: int = 0     # landed with less than a quarter of the window left
+    lapsed_extensions: int = 0   # landed after the message had become visible again
     events: Counter[str] = field(default_factory=Counter)
+
+    def snapshot(self) -> dict[str, Any]:
+        counts = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "events"}
+        return {**counts, "events": dict(sorted(self.events.items()))}
 
 
 class ConsumerStats:
@@ -72,8 +80,6 @@ class ConsumerStats:
                 "running": self.running, "last_receive": iso(self.last_receive), "last_commit": iso(self.last_commit),
                 "last_error": {"time": iso(self.last_error[0]), "message": self.last_error[1]} if self.last_error else None,
                 "neo4j_writes_ok": self.neo4j_ok,
-                "queues": {url: {"received": q.received, "deleted": q.deleted, "failed": q.failed,
-                                 "poison": q.poison, "dead_lettered": q.dead_lettered, "released": q.released,
-                                 "events": dict(sorted(q.events.items()))} for url, q in self.queues.items()},
+                "queues": {url: q.snapshot() for url, q in self.queues.items()},
                 **extras,
             }

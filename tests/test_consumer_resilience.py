@@ -45,6 +45,11 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def extensions_per_held(consumer: Consumer, since: int = 0) -> float:
+    held = len(consumer.inflight)
+    return (consumer.stats.total("extended") - since) / held if held else 0.0
+
+
 def step_events(pipeline: str, executions: int, steps: list[str], start: datetime) -> list[dict]:
     """Starting / Executing / Succeeded for every step of some executions: no AWS call needed to apply them."""
     pipeline_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/{pipeline}"
@@ -98,9 +103,12 @@ def test_neo4j_stopped_mid_stream_loses_nothing(settings_env, sim, tmp_path, mon
         runner.start()
         wait_for(lambda: consumer.stats.total("deleted") == len(wave1), 60, "the first wave")
         server.stop()
+        before = consumer.stats.total("extended")
         send(sqs, url, wave2)
         probe = Neo4jProbe(app.driver)
-        time.sleep(8)  # well past the 3 s visibility timeout: without the heartbeat they would come back
+        wait_for(lambda: consumer.stats.snapshot()["neo4j_writes_ok"] is False, 60, "the outage to be noticed")
+        # Held across two visibility windows: without the heartbeat they would come back.
+        wait_for(lambda: extensions_per_held(consumer, since=before) >= 4, 60, "the held messages' visibility to be extended")
         assert probe.check() is False
         assert consumer.stats.total("deleted") == len(wave1)  # nothing deleted while its write cannot commit
         assert depth(sqs, url) == len(wave2) and depth(sqs, dlq) == 0
@@ -171,12 +179,12 @@ def test_while_neo4j_is_unreachable_receiving_pauses_and_held_messages_go_back_a
     from jobs.wiring import offline_event_handlers
 
     sqs = sim.client("sqs")
-    url, dlq = make_queue(sqs, "lineage-events", max_receives=2, visibility=2)
+    url, dlq = make_queue(sqs, "lineage-events", max_receives=2, visibility=3)
     send(sqs, url, object_events("acme-ml-data", 25, NOW))
     app = App(load_settings())
     # Nothing listens on this port; the driver gives up retrying after half a second each time.
     unreachable = GraphDatabase.driver(f"bolt://127.0.0.1:{free_port()}", max_transaction_retry_time=0.5)
-    config = ConsumerConfig(queue_urls=[url], wait_seconds=1, visibility_timeout=2, threads=2, shutdown_seconds=6)
+    config = ConsumerConfig(queue_urls=[url], wait_seconds=1, visibility_timeout=3, threads=2, shutdown_seconds=6)
     writer = GraphWriter(unreachable)
     consumer = Consumer(app.aws, EventIngest(writer, offline_event_handlers(writer)), config)
     stop = threading.Event()
@@ -185,9 +193,14 @@ def test_while_neo4j_is_unreachable_receiving_pauses_and_held_messages_go_back_a
     try:
         wait_for(lambda: consumer.stats.total("received") > 0 and consumer.stats.snapshot()["neo4j_writes_ok"] is False,
                  30, "the outage to be noticed")
+        # Every held message's visibility extended four times: past two visibility windows, and
+        # maxReceiveCount is 2 (a wait on what happened, not on the clock: a loaded machine only slows it).
+        wait_for(lambda: len(consumer.inflight) > 0 and extensions_per_held(consumer) >= 4, 90,
+                 "the held messages' visibility to be extended")
         received = consumer.stats.total("received")
-        time.sleep(5)  # past two visibility timeouts, and maxReceiveCount is 2
-        assert consumer.stats.total("received") == received <= 25  # each message once: held, not redelivered
+        assert received == len(consumer.inflight) <= 25
+        assert consumer.stats.total("lapsed_extensions") == 0
+        assert consumer.stats.total("received") == received  # each message once: held, not redelivered
         assert consumer.stats.total("deleted") == 0
         assert "Neo4j unavailable" in consumer.stats.snapshot()["last_error"]["message"]
     finally:
