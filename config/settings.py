@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     sync_on_start: bool = True
 
     write_batch_size: int = Field(1000, ge=1, le=50_000)
+    write_timeout_seconds: float = Field(300, ge=0, le=86_400)  # per write transaction; 0: the server's own
     log_format: str = Field("auto", pattern="^(auto|json|text)$")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
