@@ -36,6 +36,8 @@ from lineage_dev.sim import faults, moto_sagemaker, moto_sqs
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+PRODUCT_AGENT = "sagemaker-lineage-collector"  # the collector's boto3 user-agent suffix (collector/aws.py)
+ProductCall = tuple[str, str, frozenset[str]]  # service, operation, names of the parameters sent
 _BOTOCORE = botocore.session.get_session()
 
 
@@ -109,9 +111,10 @@ class _Middleware:
     """Counts requests (and response body bytes) per operation and answers injected faults before moto sees them."""
 
     def __init__(self, app: WsgiApp, counter: Counter[str], lock: threading.Lock,
-                 bytes_out: Counter[str] | None = None) -> None:
+                 bytes_out: Counter[str] | None = None, product_calls: Counter[ProductCall] | None = None) -> None:
         self.app, self.counter, self.lock = app, counter, lock
         self.bytes_out = bytes_out if bytes_out is not None else Counter()
+        self.product_calls = product_calls if product_calls is not None else Counter()
 
     def _counted(self, operation: str, body: Iterable[bytes]) -> Iterable[bytes]:
         try:
@@ -132,8 +135,12 @@ class _Middleware:
         call = _Call(environ, body)
         if not call.service:
             return self.app(environ, start_response)
+        product = PRODUCT_AGENT in environ.get("HTTP_USER_AGENT", "")
+        names = frozenset(call.params()) if product else frozenset()
         with self.lock:
             self.counter[f"{call.service}.{call.operation}"] += 1
+            if product:
+                self.product_calls[(call.service, call.operation, names)] += 1
         fault = faults.REGISTRY.take(call.service, call.operation, call.params)
         if fault is None:
             return self._counted(f"{call.service}.{call.operation}", self.app(environ, start_response))
@@ -171,9 +178,11 @@ class SimAws:
         self.account_id = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
         self._counter: Counter[str] = Counter()
         self._bytes_out: Counter[str] = Counter()
+        self._product_calls: Counter[ProductCall] = Counter()  # kept across resets: the whole run's
         self._lock = threading.Lock()
         self._server = _CountingMotoServer(
-            "127.0.0.1", port or 0, lambda app: _Middleware(app, self._counter, self._lock, self._bytes_out)
+            "127.0.0.1", port or 0,
+            lambda app: _Middleware(app, self._counter, self._lock, self._bytes_out, self._product_calls),
         )
         self._server.start()
         host, bound_port = self._server.get_host_and_port()
@@ -187,6 +196,12 @@ class SimAws:
         """Response body bytes sent per operation (e.g. "s3.GetObject"), as the client received them."""
         with self._lock:
             return Counter(self._bytes_out)
+
+    def product_calls(self) -> Counter[ProductCall]:
+        """Every request the collector made (its user agent) since the sim started, resets included, by
+        service, operation and the names of the parameters it sent: what its IAM policy must allow."""
+        with self._lock:
+            return Counter(self._product_calls)
 
     def reset_counts(self) -> None:
         with self._lock:
