@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     sync_interval_seconds: int = Field(900, ge=10)
     sync_cron: str | None = None
     sync_on_start: bool = True
+    # Many workers: the scheduled reconciliation runs on the holder of a lease in Neo4j (docs/scaling.md)
+    lease_ttl_seconds: float = Field(60, ge=5, le=3600)  # a dead holder's lease is taken over after this
+    worker_id: str | None = Field(None, min_length=1, max_length=200)  # default: host name, process id, random
 
     write_batch_size: int = Field(1000, ge=1, le=50_000)
     write_timeout_seconds: float = Field(300, ge=0, le=86_400)  # per write transaction; 0: the server's own

@@ -204,7 +204,7 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace, settings: Any) -> int:
-    from jobs.wiring import event_consumer, scheduled_jobs, start_health
+    from jobs.wiring import event_consumer, reconciliation_lease, scheduled_jobs, start_health
     from jobs.worker import Worker
 
     app = _app(settings)
@@ -218,7 +218,7 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         consumer.check_queues()  # fail at start, not at the first message
         background.append(("sqs-consumer", consumer.run))
     health = start_health(app, consumer)
-    worker = Worker(scheduled_jobs(app), background, shutdown_grace=worker_grace)
+    worker = Worker(scheduled_jobs(app), background, shutdown_grace=worker_grace, lease=reconciliation_lease(app))
     worker.install_signal_handlers()
     try:
         worker.run()

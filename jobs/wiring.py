@@ -66,6 +66,18 @@ def scheduled_jobs(app: App) -> list[Any]:
     return [job for source in build_sources(app) for job in source.scheduled_jobs()]
 
 
+def reconciliation_lease(app: App) -> Any:
+    """The lease the scheduled reconciliation runs under: one worker at a time."""
+    import os
+    import secrets
+    import socket
+
+    from graphstore.lease import Lease
+
+    owner = app.settings.worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    return Lease(app.driver, "reconciliation", owner, app.settings.lease_ttl_seconds, app.settings.neo4j_database)
+
+
 def start_health(app: App, consumer: Any = None) -> Any:
     """The health endpoint on LINEAGE_HEALTH_PORT (none when 0)."""
     if not app.settings.health_port:
