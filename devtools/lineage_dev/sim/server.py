@@ -171,7 +171,7 @@ class _CountingMotoServer(ThreadedMotoServer):
 class SimAws:
     """Handle on a running simulated account (see `start_sim`)."""
 
-    def __init__(self, port: int | None = None, region: str = "us-east-1") -> None:
+    def __init__(self, port: int | None = None, region: str = "us-east-1", host: str = "127.0.0.1") -> None:
         moto_sagemaker.install()
         moto_sqs.install()
         self.region = region
@@ -181,7 +181,7 @@ class SimAws:
         self._product_calls: Counter[ProductCall] = Counter()  # kept across resets: the whole run's
         self._lock = threading.Lock()
         self._server = _CountingMotoServer(
-            "127.0.0.1", port or 0,
+            host, port or 0,
             lambda app: _Middleware(app, self._counter, self._lock, self._bytes_out, self._product_calls),
         )
         self._server.start()
@@ -254,6 +254,6 @@ class SimAws:
         self.stop()
 
 
-def start_sim(port: int | None = None, region: str = "us-east-1") -> SimAws:
-    """Start the simulated account on 127.0.0.1 (a free port if `port` is None)."""
-    return SimAws(port, region)
+def start_sim(port: int | None = None, region: str = "us-east-1", host: str = "127.0.0.1") -> SimAws:
+    """Start the simulated account on `host` (loopback unless asked; a free port if `port` is None)."""
+    return SimAws(port, region, host)
