@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from config import SettingsError, load_settings
+from jobs.dlq_cli import add_parser as add_dlq_parser
+from jobs.dlq_cli import cmd_dlq
 from jobs.openlineage.cli import add_parser as add_openlineage_parser
 from jobs.openlineage.cli import cmd_openlineage
 from jobs.sources import SOURCES, source_names
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default LINEAGE_API_PORT, 8300)")
 
     add_openlineage_parser(sub)  # `openlineage export`
+    add_dlq_parser(sub)  # `dlq replay`
 
     query = sub.add_parser("query", help="run a query of the library (upstream, downstream, impact, runs, ...; "
                                          "--list shows them), read from Neo4j")
@@ -461,7 +464,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 
 
 COMMANDS = {
-    "openlineage": cmd_openlineage,
+    "openlineage": cmd_openlineage, "dlq": cmd_dlq,
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "query": cmd_query, "dev": cmd_dev, "demo": cmd_demo,
     "render": cmd_render, "serve": cmd_serve,

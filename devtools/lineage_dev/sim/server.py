@@ -1,4 +1,4 @@
-"""A simulated AWS account: moto's ThreadedMotoServer with our SageMaker extensions,
+"""A simulated AWS account: moto's ThreadedMotoServer with our SageMaker and SQS extensions,
 server-side fault injection and a per-operation request counter.
 
     with start_sim() as sim:
@@ -32,7 +32,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from werkzeug.serving import make_server
 
-from lineage_dev.sim import faults, moto_sagemaker, moto_sqs
+from lineage_dev.sim import faults, moto_sagemaker, moto_sqs, moto_sqs_move
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -174,6 +174,7 @@ class SimAws:
     def __init__(self, port: int | None = None, region: str = "us-east-1", host: str = "127.0.0.1") -> None:
         moto_sagemaker.install()
         moto_sqs.install()
+        moto_sqs_move.install()
         self.region = region
         self.account_id = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
         self._counter: Counter[str] = Counter()
