@@ -233,8 +233,14 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_consume(args: argparse.Namespace, settings: Any) -> int:
+    from config import checks
     from jobs.wiring import event_consumer, start_health
 
+    for url in _flatten(args.queue_url):
+        try:
+            checks.sqs_queue_url(url)
+        except ValueError as exc:
+            raise SettingsError(f"invalid option --queue-url: {exc}") from None
     app = _app(settings)
     app.writer.ensure_schema()
     consumer = event_consumer(app, queue_urls=_flatten(args.queue_url) or None, until_empty=args.until_empty,
