@@ -185,6 +185,7 @@ def test_cli_reports_per_reason_as_text_and_json(sqs, dead_lettered):
     (["--queue-url", "{endpoint}/123456789012/does-not-exist"], "does-not-exist"),
     (["--queue-url", "{dlq}", "--to", "{endpoint}/123456789012/nowhere"], "--to"),
     (["--queue-url", "{lonely}"], "pass --to"),
+    (["--queue-url", "{dlq}", "--to", "{dlq}"], "itself"),
     (["--queue-url", "{dlq}", "--native", "--max", "3"], "--native"),
 ])
 def test_cli_misconfiguration_is_one_line_and_exit_2(sim, sqs, dead_lettered, args, says):
