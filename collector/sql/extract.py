@@ -70,11 +70,14 @@ def _parse(chunk: Chunk, text: str, dialect: Dialect) -> exp.Expr | None:
     return trees[0] if trees else None
 
 
-def _parses(tokens: list[Any], text: str, dialect: Dialect) -> bool:
+def _parses(tokens: list[Any], text: str, dialect: Dialect) -> str:
     try:
-        return len(dialect.parser(error_level=ErrorLevel.RAISE).parse(tokens, text)) == 1
+        trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(tokens, text)
     except Exception:
-        return False
+        return "fail"
+    if len(trees) != 1:
+        return "fail"
+    return "command" if isinstance(trees[0], exp.Command) else "ok"
 
 
 def _error_text(exc: Exception) -> str:
@@ -99,12 +102,16 @@ def prepare(source: SqlSource, dialect: str | None = None, variables: Mapping[st
         try:
             try:
                 tree = _parse(chunk, text, d)
-            except Exception:
+                failure: Exception | None = None
+            except Exception as exc:
+                tree, failure = None, exc
+            if failure is not None or isinstance(tree, exp.Command):
                 pieces = resplit(chunk, text, lambda tokens: _parses(tokens, text, d))
-                if len(pieces) == 1:
-                    raise
-                pending.extend(reversed(pieces))  # statements of a T-SQL batch without semicolons
-                continue
+                if len(pieces) > 1:
+                    pending.extend(reversed(pieces))  # statements of a T-SQL batch without semicolons
+                    continue
+                if failure is not None:
+                    raise failure
             if tree is None:
                 continue
             tree = normalized(tree, d)

@@ -91,7 +91,7 @@ def _unblocked(piece: list[Any]) -> list[Any]:
             cases -= 1
         elif word == "END":
             same_line = i + 1 < len(piece) and piece[i + 1].line == token.line
-            skip = same_line and piece[i + 1].token_type in (TokenType.VAR, TokenType.IF) and nxt not in ("GO",)
+            skip = same_line and (piece[i + 1].token_type == TokenType.VAR or nxt in ("IF", "LOOP")) and nxt != "GO"
             i += 2 if skip else 1  # `END`, `END p` (Oracle), `END IF`
             continue
         elif word == "BEGIN" and nxt not in _TRANSACTION and (out or i + 1 < len(piece)):
@@ -115,10 +115,11 @@ def split_statements(text: str, dialect: Dialect) -> list[Chunk]:
     return chunks
 
 
-def resplit(chunk: Chunk, text: str, parses: Callable[[list[Any]], bool]) -> list[Chunk]:
-    """A piece that does not parse as one statement, as consecutive statements: it is cut where a
-    statement word starts a line, and neighbours are joined back while together they still parse
-    (`INSERT INTO t` + `SELECT …` is one statement, `SELECT …` + `SELECT …` two)."""
+def resplit(chunk: Chunk, text: str, parses: Callable[[list[Any]], str]) -> list[Chunk]:
+    """A piece that does not parse as one statement (or only as a generic command), as consecutive
+    statements: it is cut where a statement word starts a line, and neighbours are joined back while
+    together they parse as one real statement, or the first alone does not parse (`INSERT INTO t` +
+    `SELECT …` is one statement, `SELECT …` + `SELECT …` two). `parses`: "ok", "command" or "fail"."""
     tokens = chunk.tokens or []
     cuts, depth = [], 0
     for i, token in enumerate(tokens):
@@ -133,7 +134,7 @@ def resplit(chunk: Chunk, text: str, parses: Callable[[list[Any]], bool]) -> lis
     statements = [segments[0]]
     for segment in segments[1:]:
         joined = statements[-1] + segment
-        if parses(joined) or not parses(statements[-1]):
+        if parses(joined) == "ok" or parses(statements[-1]) == "fail":
             statements[-1] = joined
         else:
             statements.append(segment)
