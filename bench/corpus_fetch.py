@@ -57,7 +57,8 @@ def _members(path: Path) -> dict[str, bytes]:
 
 def _queries(fixture: str) -> list[str]:
     """The input side of sqlglot's optimizer fixture pairs (query; expected; query; expected; ...)."""
-    text = "\n".join(line for line in fixture.splitlines() if not line.lstrip().startswith("--"))
+    # comment lines and the fixtures' "# execute: true" meta lines go
+    text = "\n".join(line for line in fixture.splitlines() if not line.lstrip().startswith(("--", "#")))
     statements = [s.strip() for s in text.split(";") if s.strip()]
     return statements[0::2]
 
