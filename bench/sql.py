@@ -28,9 +28,41 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.corpus_fetch import fetch  # noqa: E402
 from collector.sql import SqlSource, extract_sources, extract_sql, normalize_schema  # noqa: E402
 
-CORPUS = ROOT / "bench" / "corpus"
+CORPUS = ROOT / "bench" / "corpus"  # replaced by the fetched corpus in main()
+OWN_GOLD = ROOT / "tests" / "data" / "sql_gold" / "cases.json"
+
+
+def _low(names: Any) -> set[str]:
+    return {str(n).lower().removeprefix("<default>.") for n in names}
+
+
+def gold_accuracy(cases: list[dict[str, Any]], others: dict[str, Any]) -> dict[str, Any]:
+    """Share of gold cases whose file-level (sources, targets) the tool gets exactly (names compared in
+    lower case). For us, sqllineage's convention (a table written then read inside the file counts as
+    both source and target) is accepted too, as its multi-statement gold is written that way."""
+    right: dict[str, int] = {"ours": 0, **{name: 0 for name in others}}
+    misses: list[str] = []
+    for case in cases:
+        want = (_low(case["sources"]), _low(case["targets"]))
+        r = extract_sql(case["sql"], case["dialect"] or None, column_lineage=False)
+        mid = _low(r.intermediates)
+        got = (_low(r.sources), _low(r.targets))
+        if want in (got, (got[0] | mid, got[1] | mid)):
+            right["ours"] += 1
+        else:
+            misses.append(f"{case.get('file', '')}::{case.get('test', case.get('id'))}")
+        for name, run in others.items():
+            right[name] += _low_pair(run(case["sql"], False)) == want
+    n = max(len(cases), 1)
+    return {"cases": len(cases), **{f"{k}_accuracy": round(v / n, 3) for k, v in right.items()},
+            "ours_misses": misses[:15]}
+
+
+def _low_pair(pair: tuple[set[str], set[str]]) -> tuple[set[str], set[str]]:
+    return _low(pair[0]), _low(pair[1])
 
 
 def load(limit: int | None) -> dict[str, list[tuple[str, str]]]:
@@ -152,6 +184,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="statements per corpus set (default: all)")
     parser.add_argument("--no-others", action="store_true", help="skip sqllineage and openlineage-sql")
     args = parser.parse_args()
+    global CORPUS
+    CORPUS = fetch()
     sets, schema = load(args.limit), schemas()
     compared = sets["tpch"] + sets["tpcds"]
     n = len(compared)
@@ -192,6 +226,10 @@ def main() -> int:
         figures["openlineage_speed_ratio"] = round(sec["openlineage_table"] / sec["ours_table"], 3)
         figures["table_agreement_openlineage"] = agreement(tables["ours"], tables["openlineage"])
 
+    gold_others = {k: v for k, v in others.items() if k == "openlineage"}  # sqllineage wrote this gold
+    figures["sqllineage_gold"] = gold_accuracy(json.loads((CORPUS / "sqllineage_gold.json").read_text()),
+                                               gold_others)
+    figures["own_gold"] = gold_accuracy(json.loads(OWN_GOLD.read_text()), gold_others)
     print(f"SQL lineage on {n} TPC-H + TPC-DS statements, the tools side by side on each statement")
     print(f"  ours, table level:   {figures['ours_table_sps']:>8} statements/s "
           f"(best of {args.repeat} runs alone: {figures['ours_table_sps_best']})")
@@ -212,6 +250,10 @@ def main() -> int:
     j = figures["jaffle_shop"]
     print(f"  jaffle_shop dbt: {j['files']} models in {j['seconds']}s, {j['target_columns']} columns, "
           f"{j['unresolved_columns']} unresolved, {j['errors']} errors")
+    for name in ("sqllineage_gold", "own_gold"):
+        g = figures[name]
+        print(f"  {name}: {g['cases']} table-level cases, ours {g['ours_accuracy']}"
+              + (f", openlineage-sql {g['openlineage_accuracy']}" if "openlineage_accuracy" in g else ""))
     targets = {"table_15x_sqllineage": (figures.get("table_speedup_vs_sqllineage") or 0) >= 15,
                "tpcds_column_under_2s": max(figures["tpcds_column"]["max_statement_seconds"],
                                             figures["tpcds_sqlglot_column"]["max_statement_seconds"]) < 2.0}

@@ -94,7 +94,12 @@ class GitRepoConfig(BaseModel):
             try:
                 Dialect.get_or_raise(value)
             except Exception:
-                raise ValueError(f"unknown SQL dialect {value!r} (use a sqlglot dialect name)") from None
+                import difflib
+
+                known = sorted(str(d) for d in Dialect.classes if d)
+                close = difflib.get_close_matches(value.lower(), known, n=3, cutoff=0.5)
+                hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+                raise ValueError(f"unknown SQL dialect {value!r}; {hint}") from None
         return value or None
 
     @model_validator(mode="after")

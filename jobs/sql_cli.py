@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from collector.sql import SqlSource, extract_sources, normalize_schema
+from collector.sql.names import unknown_dialect
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +38,9 @@ def collect(paths: list[str], stdin: TextIO) -> list[SqlSource]:
 
 
 def run(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    if problem := unknown_dialect(args.dialect):
+        print(f"lineage-collector sql-lineage: {problem}", file=sys.stderr)
+        return 2
     try:
         sources = collect(args.paths, stdin)
     except FileNotFoundError as exc:

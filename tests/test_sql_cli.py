@@ -84,3 +84,9 @@ def test_odd_sql_never_raises():
                 "BEGIN; COMMIT;", "{{ ref('unclosed' }}", "INSERT INTO t SELECT * FROM TABLE(fn(1))",
                 "MERGE INTO t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE"]:
         extract_sql(sql, "snowflake")
+
+
+def test_unknown_dialect_exits_2_with_close_matches(capsys):
+    assert call(["--dialect", "postgresql", "-"], stdin="select 1") == (2, {})
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["lineage-collector sql-lineage: unknown SQL dialect 'postgresql'; did you mean postgres, tsql, prql?"]

@@ -98,12 +98,18 @@ def test_table_lineage(dialect, sql, sources, targets):
 @pytest.mark.parametrize("sql,dialect", [
     ("SET spark.sql.shuffle.partitions = 10", "spark"), ("USE analytics", "spark"),
     ("GRANT SELECT ON t TO ROLE r", "snowflake"), ("DROP TABLE IF EXISTS t", "postgres"),
-    ("SELECT * FROM t JOIN u ON t.id = u.id", "postgres"), ("SHOW TABLES", "mysql"),
+    ("SHOW TABLES", "mysql"),
 ])
 def test_statements_without_lineage_yield_no_edges(sql, dialect):
     result = one(sql, dialect)
     assert result.sources == [] and result.targets == [] and result.columns == []
     assert result.statements[0].sources == [] and result.statements[0].targets == []
+
+
+def test_a_plain_select_reads_its_tables_and_writes_nothing():
+    result = one("SELECT * FROM t JOIN u ON t.id = u.id WHERE t.k IN (SELECT k FROM w)", "postgres")
+    assert (result.sources, result.targets, result.columns) == (["t", "u", "w"], [], [])
+    assert result.statements[0].sql_kind == "select" and result.statements[0].sources == ["t", "u", "w"]
 
 
 def test_use_qualifies_later_unqualified_names_and_temporary_tables_stay_in_the_file():

@@ -209,3 +209,18 @@ def test_credentials_never_reach_the_graph():
     graph = retired_file_graph(config, "models/x.sql", "abc")
     assert {n.key for n in graph.nodes.values()} == {"https://gitlab.acme.example/data/credit-sql.git",
                                                      "https://gitlab.acme.example/data/credit-sql.git:models/x.sql"}
+
+
+def test_a_file_of_plain_selects_reads_its_tables():
+    f = key("analysis/weekly.sql")
+    lineage = extract_sql("SELECT * FROM raw.orders o JOIN raw.customers c ON o.cid = c.id;\n"
+                          "WITH w AS (SELECT * FROM marts.kpis) SELECT * FROM w", "redshift")
+    graph = sql_file_graph(lineage, f)
+    reads = {(r.start, r.end[1]) for r in graph.rels.values() if r.type == "READS"}
+    assert reads == {(("SqlFile", f), t) for t in ("raw.orders", "raw.customers", "marts.kpis")}
+    assert not [r for r in graph.rels.values() if r.type in ("FEEDS", "DEFINES")]
+
+
+def test_an_unknown_repo_dialect_is_rejected_with_close_matches():
+    with pytest.raises(ValueError, match=r"unknown SQL dialect 'snowflak'; did you mean snowflake"):
+        GitRepoConfig(url=REPO, dialect="snowflak")

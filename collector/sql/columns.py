@@ -65,6 +65,7 @@ def query_columns(query: exp.Expr, namer: Namer, schema: Schema, ctes: set[str],
     flat: dict[str, object] = {ph: {c: (t or "UNKNOWN") for c, t in schema[real].items()}
                                for ph, real in names.items() if schema.get(real)}
     result = QueryColumns()
+    written = _expression_names(query, dialect)
     query = _qualified(query, dialect, flat)
     try:
         root = build_scope(query)
@@ -76,6 +77,7 @@ def query_columns(query: exp.Expr, namer: Namer, schema: Schema, ctes: set[str],
     resolver = _Resolver(names, deadline)
     try:
         for position, (name, projection) in enumerate(_projections(root)):
+            name = written.get(position, name) if written is not None else name
             sources = resolver.output(root, position)
             result.outputs.append((name, sorted(sources)))
             if resolver.unresolved_hit or isinstance(projection, exp.Star) or (
@@ -89,6 +91,25 @@ def query_columns(query: exp.Expr, namer: Namer, schema: Schema, ctes: set[str],
     except Exception as exc:  # a construct the scope walk does not know: keep what was resolved
         result.error = f"column lineage incomplete: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     return result
+
+
+def _expression_names(query: exp.Expr, dialect: Dialect) -> dict[int, str] | None:
+    """Names for output columns that are expressions without an alias: the expression as sqlglot
+    writes it in the dialect (`a + b`, `MAX(c)`), in place of the optimizer's `_col_N`. None when a
+    star makes positions unknowable before expansion."""
+    select = query
+    while isinstance(select, (exp.SetOperation, exp.Subquery)):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return {}
+    names: dict[int, str] = {}
+    for position, projection in enumerate(select.expressions):
+        if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column)
+                                                and isinstance(projection.this, exp.Star)):
+            return None
+        if not isinstance(projection, (exp.Alias, exp.Column)) and not projection.alias:
+            names[position] = projection.sql(dialect=dialect)
+    return names
 
 
 def _qualified(query: exp.Expr, dialect: Dialect, flat: dict[str, object]) -> exp.Expr:

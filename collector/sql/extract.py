@@ -8,20 +8,20 @@ with `SELECT *`. A statement that does not parse is reported with its error; the
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 import sqlglot
-from sqlglot import TokenType, exp
+from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel
 
 from collector.sql.columns import Schema, query_columns
 from collector.sql.model import ColumnLineage, FileLineage, StatementLineage
 from collector.sql.names import Namer, dialect_of, normalize_dotted, normalize_name, normalized
+from collector.sql.split import Chunk, resplit, split_statements
 from collector.sql.statements import Analysis, Target, _cte_names, analyze
 from collector.sql.template import needs_rendering, render
 
@@ -61,56 +61,23 @@ class Prepared:
         return {n for s in self.statements if s.analysis for n in s.analysis.sources}
 
 
-@dataclass
-class _Chunk:
-    sql: str
-    line: int
-    tokens: list[Any] | None = None  # the statement's tokens, so the file is tokenized only once
-
-
-def split_statements(text: str, dialect: Dialect) -> list[_Chunk]:
-    """Split on top-level semicolons using the dialect's tokenizer (strings and comments respected)."""
-    try:
-        tokens = dialect.tokenize(text)
-    except Exception:
-        return _split_naive(text)
-    chunks: list[_Chunk] = []
-    current: list[Any] = []
-    for token in tokens + [None]:
-        if token is None or token.token_type == TokenType.SEMICOLON:
-            if current:
-                chunks.append(_Chunk(text[current[0].start: current[-1].end + 1], current[0].line, current))
-            current = []
-        else:
-            current.append(token)
-    return chunks
-
-
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|#[^\n]*", re.S)
-
-
-def _has_code(piece: str) -> bool:
-    return bool(_COMMENTS.sub("", piece).strip())
-
-
-def _split_naive(text: str) -> list[_Chunk]:
-    chunks: list[_Chunk] = []
-    line = 1
-    for piece in text.split(";"):
-        if _has_code(piece):
-            offset = len(piece) - len(piece.lstrip())
-            chunks.append(_Chunk(piece.strip(), line + piece.count("\n", 0, offset)))
-        line += piece.count("\n")
-    return chunks
-
-
-def _parse(chunk: _Chunk, text: str, dialect: Dialect) -> exp.Expr | None:
+def _parse(chunk: Chunk, text: str, dialect: Dialect) -> exp.Expr | None:
     if chunk.tokens is not None:
         trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk.tokens, text)
     else:
         trees = sqlglot.parse(chunk.sql, read=dialect, error_level=ErrorLevel.RAISE)
     trees = [t for t in trees if t is not None]
     return trees[0] if trees else None
+
+
+def _parses(tokens: list[Any], text: str, dialect: Dialect) -> str:
+    try:
+        trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(tokens, text)
+    except Exception:
+        return "fail"
+    if len(trees) != 1:
+        return "fail"
+    return "command" if isinstance(trees[0], exp.Command) else "ok"
 
 
 def _error_text(exc: Exception) -> str:
@@ -127,18 +94,32 @@ def prepare(source: SqlSource, dialect: str | None = None, variables: Mapping[st
         rendered = render(text, model_name=PurePosixPath(source.path).stem, variables=dict(variables or {}))
         text, model, prepared.error = rendered.sql, rendered.model, rendered.error
     dbt_model_used = False
-    for index, chunk in enumerate(split_statements(text, d)):
-        statement = _Statement(index, chunk.line, None, None)
+    pending = split_statements(text, d)
+    pending.reverse()
+    while pending:
+        chunk = pending.pop()
+        statement = _Statement(len(prepared.statements), chunk.line, None, None)
         try:
-            tree = _parse(chunk, text, d)
+            try:
+                tree = _parse(chunk, text, d)
+                failure: Exception | None = None
+            except Exception as exc:
+                tree, failure = None, exc
+            if failure is not None or isinstance(tree, exp.Command):
+                pieces = resplit(chunk, text, lambda tokens: _parses(tokens, text, d))
+                if len(pieces) > 1:
+                    pending.extend(reversed(pieces))  # statements of a T-SQL batch without semicolons
+                    continue
+                if failure is not None:
+                    raise failure
             if tree is None:
                 continue
             tree = normalized(tree, d)
             statement.tree = tree
-            if isinstance(tree, exp.Command) and str(tree.this).upper() not in ("UNLOAD",):
-                statement.error = f"unsupported statement in dialect {dialect or 'sqlglot'}: {chunk.sql[:80]!r}"
             use_model = model if (model and not dbt_model_used) else None
             statement.analysis = analyze(tree, prepared.namer, use_model)
+            if statement.analysis.kind == "command":
+                statement.error = f"unsupported statement in dialect {dialect or 'sqlglot'}: {chunk.sql[:80]!r}"
             statement.namer = prepared.namer.snapshot()
             if statement.analysis.kind == "dbt_model":
                 dbt_model_used = True
@@ -183,7 +164,10 @@ def finish(prepared: Prepared, schema: Schema, column_lineage: bool = True,
             lineage.targets = [t.name for t in analysis.targets]
             lineage.temporary = [t.name for t in analysis.targets if t.temporary]
             lineage.locations = {t.name: t.location for t in analysis.targets if t.location}
+            lineage.dropped = list(analysis.dropped)
             _update_schema(analysis, schema, lineage)
+            if analysis.renamed and column_lineage:
+                _renamed_columns(analysis.renamed, schema, lineage)
             parts = analysis.column_parts or ([(analysis.targets[0], analysis.query)]
                                               if analysis.query is not None and analysis.targets else [])
             tree = statement.tree
@@ -210,6 +194,14 @@ def _update_schema(analysis: Analysis, schema: Schema, lineage: StatementLineage
         else:
             continue
         lineage.defines[target.name] = list(schema[target.name])
+
+
+def _renamed_columns(renamed: tuple[str, str], schema: Schema, lineage: StatementLineage) -> None:
+    old, new = renamed
+    if schema.get(old):
+        schema[new] = dict(schema[old])
+        lineage.defines[new] = list(schema[new])
+        lineage.columns = [ColumnLineage(f"{new}.{c}", [f"{old}.{c}"]) for c in schema[new]]
 
 
 def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, query: exp.Expr,
@@ -239,29 +231,53 @@ def _columns(lineage: StatementLineage, analysis: Analysis, target: Target, quer
         lineage.defines[target.name] = list(names)
 
 
+# Statements whose reads are the other side of a write (each table both gives and takes rows): at file
+# level their tables are targets, never sources or intermediates.
+_BOTH_WAYS = {"swap", "exchange_partition"}
+
+
+def transient_tables(result: FileLineage) -> set[str]:
+    """Tables that do not outlive the file: session-temporary ones, and tables the file writes and
+    then drops or renames away. Their columns are collapsed into what reads them."""
+    transient = {t for s in result.statements for t in s.temporary}
+    written: set[str] = set()
+    for statement in result.statements:
+        if statement.sql_kind == "rename" and statement.sources and statement.sources[0] in written:
+            transient.add(statement.sources[0])
+        transient.update(t for t in statement.dropped if t in written)
+        written.update(statement.targets)
+    return transient
+
+
 def _file_view(result: FileLineage) -> None:
-    """File-level sources/targets/intermediates, and column lineage with session-temporary tables
-    collapsed (what a temporary table's column held is substituted where it is read)."""
+    """File-level sources/targets/intermediates, and column lineage with transient tables collapsed
+    (what a transient table's column held is substituted where it is read)."""
     written: dict[str, None] = {}
     sources: dict[str, None] = {}
     intermediates: dict[str, None] = {}
-    temporary: set[str] = set()
     for statement in result.statements:
-        for name in statement.sources:
+        for name in [] if statement.sql_kind in _BOTH_WAYS else statement.sources:
             if name in written:
                 intermediates[name] = None
             else:
                 sources[name] = None
         for name in statement.targets:
             written[name] = None
-        temporary.update(statement.temporary)
+        for name in statement.dropped:
+            if name in written:
+                intermediates[name] = None  # created here and dropped: a working table
         result.locations.update(statement.locations)
     result.sources = list(sources)
     result.intermediates = list(intermediates)
     result.targets = [t for t in written if t not in intermediates]
+    transient = transient_tables(result)
     columns: dict[str, dict[str, None]] = {}
-    for edge_target, edge_sources in collapsed_column_edges(result, temporary):
+    for edge_target, edge_sources in collapsed_column_edges(result, transient):
         columns.setdefault(edge_target, {}).update(dict.fromkeys(edge_sources))
+    for statement in result.statements:  # a temporary table nothing reads back is itself a target
+        for column in statement.columns:
+            if _table_of(column.target, result.targets) in transient and column.target not in columns:
+                columns[column.target] = dict.fromkeys(column.sources)
     result.columns = [ColumnLineage(t, sorted(s)) for t, s in columns.items()]
 
 

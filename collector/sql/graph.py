@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TypedDict
 
 from collector import s3uri
-from collector.sql.extract import collapsed_column_edges
+from collector.sql.extract import collapsed_column_edges, transient_tables
 from collector.sql.model import FileLineage
 from graphstore.model import Graph, NodeRef
 
@@ -39,7 +39,7 @@ def sql_file_graph(lineage: FileLineage, file_key: str, commit: str | None = Non
     file_ref = ("SqlFile", file_key)
     graph.node(*file_ref)
     base: dict[str, str | None] = {"file": file_key, "commit": commit, "dialect": dialect or lineage.dialect}
-    temporary = {t for s in lineage.statements for t in s.temporary}
+    temporary = transient_tables(lineage)  # session tables, and tables the file drops or renames away
     held: dict[str, set[str]] = {}  # temporary table -> the real sources it holds
     table_edges: dict[tuple[str, str], _TableEdge] = {}
     written: set[str] = set()

@@ -27,6 +27,7 @@ class StatementLineage:
     locations: dict[str, str] = field(default_factory=dict)  # table -> storage location given in the SQL
     unresolved: list[str] = field(default_factory=list)  # columns whose source tables are unknown
     defines: dict[str, list[str]] = field(default_factory=dict)  # table -> the columns this statement gives it
+    dropped: list[str] = field(default_factory=list)  # DROP TABLE/VIEW names
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -38,6 +39,8 @@ class StatementLineage:
             out["locations"] = self.locations
         if self.unresolved:
             out["unresolved"] = self.unresolved
+        if self.dropped:
+            out["dropped"] = self.dropped
         return out
 
 

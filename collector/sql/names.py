@@ -2,6 +2,7 @@
 (`USE db` qualifies later unqualified names; session-temporary tables stay unqualified)."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -11,6 +12,20 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 def dialect_of(name: str | None) -> Dialect:
     return Dialect.get_or_raise(name or "")
+
+
+def unknown_dialect(name: str | None) -> str | None:
+    """None for a dialect sqlglot knows; else one line naming the closest known dialects."""
+    if not name:
+        return None
+    try:
+        Dialect.get_or_raise(name)
+        return None
+    except ValueError:
+        known = sorted(str(d) for d in Dialect.classes if d)
+        close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+        return f"unknown SQL dialect {name!r}; {hint}"
 
 
 def normalize_name(name: str, dialect: Dialect) -> str:

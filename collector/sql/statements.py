@@ -16,6 +16,9 @@ NO_LINEAGE: dict[type, str] = {
     if isinstance(getattr(exp, name, None), type)
 }
 
+_EXCHANGE = re.compile(r"^\s*TABLE\s+(\S+)\s+EXCHANGE\s+PARTITION\s*\(.*\)\s*WITH\s+TABLE\s+(\S+)\s*$",
+                       re.I | re.S)
+_RENAME = re.compile(r"^\s*TABLE\s+(\S+)\s+TO\s+(\S+)\s*$", re.I | re.S)
 _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']+)'", re.I | re.S)
 
 
@@ -40,6 +43,8 @@ class Analysis:
     like: str | None = None  # CREATE TABLE t LIKE s: t gets s's columns
     # Several targets fed by their own queries (multi-table inserts); else (targets[0], query).
     column_parts: list[tuple[Target, exp.Expr]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # DROP TABLE/VIEW: tables the session discards
+    renamed: tuple[str, str] | None = None  # ALTER TABLE a RENAME TO b: (a, b)
 
 
 def _temporary(node: exp.Expr, namer: Namer) -> bool:
@@ -130,9 +135,12 @@ def analyze(statement: exp.Expr, namer: Namer, dbt_model: str | None = None) -> 
         if isinstance(statement, kind_type):
             if isinstance(statement, exp.Use):
                 namer.use(statement)
-            if isinstance(statement, exp.Drop) and isinstance(statement.this, exp.Table):
-                name = namer.name(statement.this)
-                namer.temporary.discard(name or "")
+            if isinstance(statement, exp.Drop) and str(statement.args.get("kind") or "").upper() in (
+                    "TABLE", "VIEW", "MATERIALIZED VIEW"):
+                dropped = [t for node in statement.args.get("tables") or [statement.this]
+                           if isinstance(node, exp.Table) and (t := _table_target(node, namer))]
+                namer.temporary.difference_update(t.name for t in dropped)
+                return Analysis(kind, dropped=[t.name for t in dropped])
             return Analysis(kind)
 
     if isinstance(statement, exp.Create):
@@ -176,7 +184,9 @@ def analyze(statement: exp.Expr, namer: Namer, dbt_model: str | None = None) -> 
         if dbt_model:
             target = _table_target(exp.to_table(dbt_model, dialect=namer.dialect), namer)
             return _with_target("dbt_model", target, None, statement, namer, ctes, statement)
-        return Analysis("select")
+        return Analysis("select", sources=read_tables(statement, namer, ctes))  # a SELECT reads its tables
+    if isinstance(statement, exp.Alter):
+        return _alter(statement, namer)
     if isinstance(statement, exp.Command):
         return _command(statement, namer)
     return Analysis(type(statement).__name__.lower())
@@ -191,7 +201,7 @@ def _with_target(kind: str, target: Target | None, target_node: exp.Expr | None,
     sources = read_tables(statement, namer, ctes, skip)
     if isinstance(query, exp.Expression) and not isinstance(query, (exp.Query, exp.Subquery)):
         query = None  # VALUES and friends carry no column lineage
-    if isinstance(query, exp.Subquery):
+    while isinstance(query, exp.Subquery) and not query.alias:  # CREATE VIEW v AS ((SELECT ...))
         query = query.this
     if query is not None and statement.args.get("with_") is not None and query.args.get("with_") is None:
         query = query.copy()
@@ -207,6 +217,10 @@ def _create(statement: exp.Create, namer: Namer, ctes: set[str]) -> Analysis:
         return Analysis(f"create_{kind_word.lower().replace(' ', '_')}")
     target.location = _ddl_location(statement)
     view = "VIEW" in kind_word
+    if view and isinstance(statement.this, exp.Schema):  # CREATE VIEW v (c1, c2 COMMENT '...') AS ...
+        target.columns = [namer.dialect.normalize_identifier(exp.to_identifier(c.name)).name
+                          for c in statement.this.expressions if isinstance(c, (exp.Identifier, exp.ColumnDef))]
+        target.defined_columns = None
     query = statement.args.get("expression")
     if isinstance(query, exp.Expression) and isinstance(query, (exp.Query, exp.Subquery)):
         return _with_target("create_view" if view else "create_table_as", target, statement.this, query, namer,
@@ -361,9 +375,53 @@ def _copy(statement: exp.Copy, namer: Namer, ctes: set[str]) -> Analysis:
                     [Target(loc, is_location=True) for loc in target_locations], sources, query)
 
 
+def _alter(statement: exp.Alter, namer: Namer) -> Analysis:
+    """ALTER TABLE a RENAME TO b: b holds what a held. Snowflake ALTER TABLE a SWAP WITH b: each
+    table receives the other's rows, so both are written (and each reads the other)."""
+    this = _table_target(statement.this, namer)
+    actions = statement.args.get("actions") or []
+    action = actions[0] if len(actions) == 1 else None
+    other = _table_target(action.this, namer) if isinstance(action, (exp.AlterRename, exp.SwapTable)) else None
+    if this is None or other is None:
+        return Analysis("alter")
+    if isinstance(action, exp.AlterRename):
+        old_node = _target_node(statement.this)
+        if not action.this.args.get("db") and isinstance(old_node, exp.Table) and old_node.args.get("db"):
+            renamed = action.this.copy()  # RENAME TO a bare name keeps the table in its schema
+            renamed.set("db", old_node.args["db"].copy())
+            renamed.set("catalog", old_node.args["catalog"].copy() if old_node.args.get("catalog") else None)
+            other = _table_target(renamed, namer) or other
+        return _renamed(this, other, namer)
+    return Analysis("swap", [this, other], [other.name, this.name])
+
+
+def _renamed(old: Target, new: Target, namer: Namer) -> Analysis:
+    if old.name in namer.temporary:
+        namer.temporary.discard(old.name)
+        namer.temporary.add(new.name)
+        new.temporary = True
+    return Analysis("rename", [new], [old.name], renamed=(old.name, new.name))
+
+
+def _command_table(text: str, namer: Namer) -> Target | None:
+    try:
+        return _table_target(exp.to_table(text, dialect=namer.dialect), namer)
+    except Exception:
+        return None
+
+
 def _command(statement: exp.Command, namer: Namer) -> Analysis:
     word = str(statement.this).upper()
-    text = statement.expression.name if isinstance(statement.expression, exp.Literal) else ""
+    text = statement.expression.name if isinstance(statement.expression, exp.Literal) else \
+        str(statement.expression or "")
+    if word == "ALTER" and (match := _EXCHANGE.match(text)):  # Hive: t1 takes the partition out of t2
+        t1, t2 = _command_table(match.group(1), namer), _command_table(match.group(2), namer)
+        if t1 and t2:
+            return Analysis("exchange_partition", [t1, t2], [t2.name])
+    if word == "RENAME" and (match := _RENAME.match(text)):  # MySQL RENAME TABLE a TO b
+        old, new = _command_table(match.group(1), namer), _command_table(match.group(2), namer)
+        if old and new:
+            return _renamed(old, new, namer)
     if word == "UNLOAD":
         match = _UNLOAD.match(text)
         if match:
