@@ -412,24 +412,26 @@ def main() -> None:
               f"{no_sqs['raw_graph_only_eps']:.0f} events/s, ours to it {no_sqs['ratio_to_raw_graph_only']:.2f}",
               flush=True)
 
-        from collector.aws import Aws
+        with_sqs: dict[str, Any] = {"events": 0, "skipped": "--sqs-events 0"}
+        if sqs_bodies:
+            from collector.aws import Aws
 
-        aws = Aws(endpoint_url=sim.endpoint_url)
-        sqs = sim.client("sqs")
-        reset(driver)
-        ours_url = fill_queue(sqs, sqs_bodies, "bench-ours")
-        ours_seconds, ours_deleted = ours_with_sqs(aws, writer, ours_url, args.commit, args.threads)
-        reset(driver)
-        raw_url = fill_queue(sqs, sqs_bodies, "bench-raw")
-        per_message = [plain_work(g) for g in graphs[:len(sqs_bodies)]]
-        raw_seconds, raw_deleted = raw_with_sqs(sqs, driver, raw_url, per_message, handled, args.commit, args.threads)
-        assert ours_deleted == raw_deleted == len(sqs_bodies), (ours_deleted, raw_deleted)
-        with_sqs = {"events": len(sqs_bodies), "ours_eps": round(len(sqs_bodies) / ours_seconds, 1),
-                    "raw_eps": round(len(sqs_bodies) / raw_seconds, 1),
-                    "ours_seconds": round(ours_seconds, 3), "raw_seconds": round(raw_seconds, 3)}
-        with_sqs["ratio"] = round(with_sqs["ours_eps"] / with_sqs["raw_eps"], 3)
-        print(f"with SQS (moto server): ours {with_sqs['ours_eps']:.0f} events/s, raw receive+UNWIND...MERGE+delete "
-              f"{with_sqs['raw_eps']:.0f} events/s, ratio {with_sqs['ratio']:.2f}", flush=True)
+            aws = Aws(endpoint_url=sim.endpoint_url)
+            sqs = sim.client("sqs")
+            reset(driver)
+            ours_url = fill_queue(sqs, sqs_bodies, "bench-ours")
+            ours_seconds, ours_deleted = ours_with_sqs(aws, writer, ours_url, args.commit, args.threads)
+            reset(driver)
+            raw_url = fill_queue(sqs, sqs_bodies, "bench-raw")
+            per_message = [plain_work(g) for g in graphs[:len(sqs_bodies)]]
+            raw_seconds, raw_deleted = raw_with_sqs(sqs, driver, raw_url, per_message, handled, args.commit, args.threads)
+            assert ours_deleted == raw_deleted == len(sqs_bodies), (ours_deleted, raw_deleted)
+            with_sqs = {"events": len(sqs_bodies), "ours_eps": round(len(sqs_bodies) / ours_seconds, 1),
+                        "raw_eps": round(len(sqs_bodies) / raw_seconds, 1),
+                        "ours_seconds": round(ours_seconds, 3), "raw_seconds": round(raw_seconds, 3)}
+            with_sqs["ratio"] = round(with_sqs["ours_eps"] / with_sqs["raw_eps"], 3)
+            print(f"with SQS (moto server): ours {with_sqs['ours_eps']:.0f} events/s, raw receive+UNWIND...MERGE+delete "
+                  f"{with_sqs['raw_eps']:.0f} events/s, ratio {with_sqs['ratio']:.2f}", flush=True)
         driver.close()
 
     figures = {"events": kinds, "commit_messages": args.commit, "threads": args.threads, "rows": rows,
