@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+MAX_EVENT_KINDS = 100
+
 
 @dataclass
 class QueueCounters:
@@ -48,8 +50,13 @@ class ConsumerStats:
                 setattr(counters, name, getattr(counters, name) + n)
 
     def add_events(self, url: str, kinds: Counter[str]) -> None:
+        """Counts by event kind. Kinds come from message text (an ignored event's source and detail-type), so
+        their number is bounded: past MAX_EVENT_KINDS distinct ones per queue, new ones count as `other`."""
         with self._lock:
-            self.queues.setdefault(url, QueueCounters()).events.update(kinds)
+            events = self.queues.setdefault(url, QueueCounters()).events
+            for kind, n in kinds.items():
+                kind = kind[:120]
+                events[kind if kind in events or len(events) < MAX_EVENT_KINDS else "other"] += n
 
     def received(self) -> None:
         with self._lock:

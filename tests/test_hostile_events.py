@@ -397,3 +397,16 @@ def test_event_settings_fail_at_start_in_one_line(settings_env, monkeypatch):
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         "lineage-collector: invalid setting LINEAGE_ACCOUNTS: '12345' is not a 12-digit AWS account id"]
+
+
+def test_event_kind_counters_stay_bounded_whatever_the_messages_name():
+    from collections import Counter
+
+    from jobs.consumer_stats import MAX_EVENT_KINDS, ConsumerStats
+
+    stats = ConsumerStats(["q"])
+    for i in range(5 * MAX_EVENT_KINDS):
+        stats.add_events("q", Counter({f"ignored:attacker.{i}:{'x' * 500}": 1}))
+    events = stats.snapshot()["queues"]["q"]["events"]
+    assert len(events) <= MAX_EVENT_KINDS + 1 and sum(events.values()) == 5 * MAX_EVENT_KINDS
+    assert max(len(k) for k in events) <= 120
