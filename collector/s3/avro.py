@@ -134,7 +134,7 @@ def _type(schema: Any, names: dict[str, pa.DataType], open_records: set[str]) ->
         return (pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)), False
     if logical in _LOGICAL:
         return _LOGICAL[logical], False
-    name = schema.get("name")
+    name = str(schema.get("name") or "")
     if kind == "record":
         open_records.add(name)
         arrow: pa.DataType = pa.struct(_fields(schema, names, open_records))
@@ -150,5 +150,5 @@ def _type(schema: Any, names: dict[str, pa.DataType], open_records: set[str]) ->
     else:
         return _type(kind, names, open_records)
     if name:
-        names[name] = names[str(name).rsplit(".", 1)[-1]] = arrow
+        names[name] = names[name.rsplit(".", 1)[-1]] = arrow
     return arrow, False

@@ -146,8 +146,8 @@ def _checkpoint_metadata(reader: ObjectReader, bucket: str, log: str, pointer: d
         except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
             raise Unreadable(f"unreadable Delta checkpoint {name}: {exc}") from None
         for row in table.column("metaData").to_pylist():
-            if row and row.get("schemaString"):
-                return row
+            if isinstance(row, dict) and row.get("schemaString"):
+                return dict(row)
     return None
 
 
