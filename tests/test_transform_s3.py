@@ -241,3 +241,34 @@ def test_stored_schema_from_a_state_row():
     assert (schema.current_id, schema.current_columns, schema.current_version, schema.version_ids) == (v1, V1, 2, {v1, v2})
     assert stored_schema({**row, "current": None}).current_id == v2  # no pointer: the highest version
     assert stored_schema({"uri": DATASET}) == StoredSchema(DATASET)
+
+
+def test_history_goes_in_front_of_the_stored_chain_and_keeps_the_current():
+    from collector.s3.history import History, HistoryVersion, Partition
+    from collector.s3.history_plan import plan_history
+
+    v2, v3 = V1 + [Column("channel", "string")], V1[:3] + [Column("channel", "string")]
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    entries = []
+    for day, columns in ((0, V1), (4, v2), (8, v3)):
+        part = Partition(f"dt=2024-01-{day + 1:02d}/", t0 + timedelta(days=day),
+                         ObjectRef("acme-credit-data", f"raw/credit applications/dt={day}/p.parquet"))
+        obs = observation(columns, part.time, key=part.object.key)
+        entries.append(HistoryVersion(part, part, obs))
+    history = History(DATASET, 12, sampled=False, versions=entries)
+    current = f"{DATASET}@{fingerprint(v3)}"
+    seen = t0 + timedelta(days=11)
+    known = replace(stored(v3, seen), newest_object_time=seen, versions=[
+        {"id": current, "fingerprint": fingerprint(v3), "version": 1, "columns": columns_json(v3), "observed_at": seen}])
+    graph, added = plan_history(history, known, NOW)
+    assert added == [f"{DATASET}@{fingerprint(V1)}", f"{DATASET}@{fingerprint(v2)}"]
+    nodes = {k[1]: n.props for k, n in graph.nodes.items() if k[0] == "SchemaVersion"}
+    assert nodes[current]["version"] == 3 and nodes[current]["first_seen_partition"] == "dt=2024-01-09/"
+    assert nodes[current]["previous"] == added[1] and nodes[current]["drift"] is True
+    assert nodes[added[1]]["added"] == ["channel"] and nodes[added[0]]["version"] == 1
+    currents = [r.props.get("current") for r in graph.rels.values() if r.type == "HAS_SCHEMA"]
+    assert True not in currents  # the stored current stays the only current
+    assert graph.nodes[("Dataset", DATASET)].state == {"schema_version": 3}
+    # Nothing stored: the history is the chain, its last version current.
+    graph, added = plan_history(history, None, NOW)
+    assert len(added) == 3 and graph.nodes[("Dataset", DATASET)].state["schema_id"] == added[-1]
