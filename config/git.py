@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from config import checks
+
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
 _SCP = re.compile(r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>[^:/\s]+):(?P<path>(?!//)[^\s]+)$")
 
@@ -52,9 +54,36 @@ class GitRepoConfig(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("url must not be empty")
-        return value.strip()
+        return checks.git_url(value)
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        return checks.git_branch(value)
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        if not value or not all(p.strip() for p in value):
+            raise ValueError("must be a non-empty list of non-empty globs")
+        return value
+
+    @field_validator("credentials_env")
+    @classmethod
+    def _credentials_env(cls, value: str | None) -> str | None:
+        return None if value is None else checks.env_name(value)
+
+    @field_validator("secret_arn")
+    @classmethod
+    def _secret_arn(cls, value: str | None) -> str | None:
+        return None if value is None else checks.secret_id(value)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is not None and (":" in value or not value or not value.isprintable()):
+            raise ValueError("must be a user name without ':' or control characters")
+        return value
 
     @field_validator("dialect")
     @classmethod

@@ -6,29 +6,20 @@ own settings carry the prefix LINEAGE_.
 """
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import pydantic_settings
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config import checks
 from config.git import GitRepoConfig
 
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable."""
-
-
-def _valid_patterns(patterns: Iterable[str]) -> list[str]:
-    out = []
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-        out.append(pattern)
-    return out
 
 
 def _split_csv(value: object) -> object:
@@ -77,8 +68,12 @@ class Settings(BaseSettings):
     sync_interval_seconds: int = Field(900, ge=10)
     sync_cron: str | None = None
     sync_on_start: bool = True
+    # Many workers: the scheduled reconciliation runs on the holder of a lease in Neo4j (docs/scaling.md)
+    lease_ttl_seconds: float = Field(60, ge=5, le=3600)  # a dead holder's lease is taken over after this
+    worker_id: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9._:@/-]+$")  # default: host-pid-random
 
     write_batch_size: int = Field(1000, ge=1, le=50_000)
+    write_timeout_seconds: float = Field(300, ge=0, le=86_400)  # per write transaction; 0: the server's own
     log_format: str = Field("auto", pattern="^(auto|json|text)$")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -94,6 +89,10 @@ class Settings(BaseSettings):
     poison_messages: str = Field("dead-letter", pattern="^(dead-letter|delete)$")
     dead_letter_queue_url: str | None = None
     health_port: int = Field(0, ge=0, le=65535)  # 0: no health endpoint
+    # 0.0.0.0: a load balancer's health check reaches the task from outside the container; the public
+    # answer is status only. /health/details (counters, queue URLs, errors) is for `health_details`.
+    health_host: str = "0.0.0.0"
+    health_details: Literal["off", "loopback", "on"] = "loopback"
 
     # event hardening (#11): what the consumer applies of an event (docs/events.md, "Bounds and scope")
     event_max_clock_skew_seconds: float = Field(300, ge=0, le=86_400)  # times later than receive + this: rejected
@@ -105,8 +104,7 @@ class Settings(BaseSettings):
     def _accounts(cls, value: object) -> object:
         value = _split_csv(value)
         for account in value if isinstance(value, list) else ():
-            if not re.fullmatch(r"\d{12}", str(account)):
-                raise ValueError(f"{str(account)[:40]!r} is not a 12-digit AWS account id")
+            checks.account_id(str(account))
         return value
 
     @field_validator("regions")
@@ -122,33 +120,58 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("pipelines")
+    @classmethod
+    def _pipeline_names(cls, value: list[str]) -> list[str]:
+        return [checks.pipeline_name(name) for name in value]
+
+    @field_validator("queue_urls")
+    @classmethod
+    def _queue_urls(cls, value: list[str]) -> list[str]:
+        return [checks.sqs_queue_url(url) for url in value]
+
     @field_validator("neo4j_uri")
     @classmethod
     def _neo4j_scheme(cls, value: str) -> str:
-        allowed = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
-        if not value.startswith(allowed):
-            raise ValueError(f"must start with one of {', '.join(allowed)}")
-        return value
+        allowed = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+        if not value.startswith(tuple(f"{scheme}://" for scheme in allowed)):
+            raise ValueError(f"must start with one of {', '.join(f'{scheme}://' for scheme in allowed)}")
+        return checks.url(value, allowed)
+
+    @field_validator("aws_endpoint_url", "sync_cron", "dead_letter_queue_url", "glue_catalog_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("aws_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else checks.url(value)
+
+    @field_validator("dead_letter_queue_url")
+    @classmethod
+    def _dead_letter_queue(cls, value: str | None) -> str | None:
+        return None if value is None else checks.sqs_queue_url(value)
+
+    @field_validator("glue_catalog_id")
+    @classmethod
+    def _catalog(cls, value: str | None) -> str | None:
+        return None if value is None else checks.account_id(value.strip())
 
     @field_validator("sync_cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value:
-            from apscheduler.triggers.cron import CronTrigger
+        return None if value is None else checks.cron(value)
 
-            CronTrigger.from_crontab(value)
-        return value
+    @field_validator("health_host", "api_host")
+    @classmethod
+    def _bind_host(cls, value: str) -> str:
+        return checks.host(value)
 
     @field_validator("s3_partition_patterns", "s3_part_file_patterns", "s3_marker_patterns", mode="before")
     @classmethod
     def _patterns(cls, value: object) -> object:
-        if isinstance(value, str):
-            import json
-
-            value = json.loads(value) if value.strip().startswith("[") else ([value] if value.strip() else [])
-        if isinstance(value, list):
-            return _valid_patterns(str(v) for v in value)
-        return value
+        return checks.patterns(value)
 
     @field_validator("s3_report_names", mode="before")
     @classmethod
@@ -169,12 +192,12 @@ class Settings(BaseSettings):
 
     # Git repositories of SQL (docs/sql-lineage.md). LINEAGE_GIT_REPOS is a JSON list of
     # {url, branch, paths, dialect, name, credentials_env | secret_arn, username}.
-    git_repos: list[GitRepoConfig] = Field(default_factory=list)
+    git_repos: Annotated[list[GitRepoConfig], NoDecode] = Field(default_factory=list)
     git_cache_dir: str = "~/.cache/lineage-collector/git"
     git_sync_interval_seconds: int = Field(900, ge=10)
     git_timeout_seconds: int = Field(300, ge=5)
     sql_column_budget_seconds: float = Field(2.0, gt=0, le=600)  # column lineage per statement
-    sql_table_locations: dict[str, str] = Field(default_factory=dict)  # table -> s3://... (Table STORED_AT)
+    sql_table_locations: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)  # table -> s3://...
     glue_lookup: bool = False  # Table STORED_AT from glue:GetTable's StorageDescriptor.Location
     glue_catalog_id: str | None = None
 
@@ -196,10 +219,40 @@ class Settings(BaseSettings):
     api_neo4j_timeout_seconds: float = Field(15.0, gt=0, le=600)  # transaction timeout of every read
     api_max_body_bytes: int = Field(256 << 10, ge=1024, le=64 << 20)  # request bodies (POST /sql/lineage)
 
+    # Lists and objects of JSON are decoded here, not by pydantic-settings, so that a bad one fails in one line.
+    @field_validator("git_repos", mode="before")
+    @classmethod
+    def _git_repos(cls, value: object) -> object:
+        return checks.json_list(value)
+
+    @field_validator("sql_table_locations", mode="before")
+    @classmethod
+    def _table_locations(cls, value: object) -> object:
+        return checks.table_locations(value)
+
     @field_validator("api_tokens", "api_cors_origins", mode="before")
     @classmethod
     def _api_csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _tokens(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for i, token in enumerate(value):
+            checks.header_safe(token.get_secret_value(), f"token {i}")
+        return value
+
+    @field_validator("api_cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [checks.cors_origin(origin) for origin in value]
+
+    @field_validator("openlineage_api_key")
+    @classmethod
+    def _api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            checks.header_safe(value.get_secret_value(), "the key")
+        return value
 
     @field_validator("openlineage_url", "openlineage_table_namespace", "openlineage_api_key", mode="before")
     @classmethod
@@ -209,14 +262,7 @@ class Settings(BaseSettings):
     @field_validator("openlineage_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from urllib.parse import urlparse
-
-        parsed = urlparse(value.strip())
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError(f"must be an http:// or https:// URL, not {value!r}")
-        return value.strip()
+        return None if value is None else checks.url(value)
 
 
 def _env_name(loc: tuple[object, ...]) -> str:
@@ -243,7 +289,29 @@ def load_settings(**overrides: Any) -> Settings:
         err = exc.errors()[0]
         loc = tuple(err.get("loc", ()))
         name = _env_name(loc) if loc else _guess_from_message(str(err.get("msg", "")))
-        raise SettingsError(f"invalid setting {name}: {err.get('msg')}") from None
+        raise SettingsError(f"invalid setting {name}: {_where(loc[1:])}{_reason(str(err.get('msg')))}") from None
+    except pydantic_settings.SettingsError as exc:  # a value pydantic-settings itself failed to decode
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = _env_name((field.group(1),)) if field else "settings"
+        cause = exc.__cause__
+        why = f"not valid JSON (line {cause.lineno} column {cause.colno})" if isinstance(cause, json.JSONDecodeError) \
+            else "cannot be decoded"
+        raise SettingsError(f"invalid setting {name}: {why}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"invalid setting .env: cannot be read ({type(exc).__name__})") from None
+
+
+def _where(path: tuple[object, ...]) -> str:
+    """Where inside a structured value: `item 0 url: `."""
+    words = [f"item {p}" if isinstance(p, int) else str(p) for p in path]
+    return " ".join(words) + ": " if words else ""
+
+
+def _reason(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    message = " ".join(message.split())  # one line whatever a validator's text holds
+    return message if len(message) <= 300 else message[:300] + "…"
 
 
 def _guess_from_message(message: str) -> str:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import (
     AuthError,
+    ClientError,
     ConnectionPoolError,
     DatabaseUnavailable,
     IncompleteCommit,
@@ -31,7 +32,14 @@ class Neo4jOutage(Exception):
 
 
 def is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, (Neo4jOutage, *OUTAGE_ERRORS))
+    return isinstance(exc, (Neo4jOutage, *OUTAGE_ERRORS)) or timed_out(exc)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """A transaction ended by its timeout: the server hangs or a lock is held; retry later, like an outage.
+    One ended while it waited on a lock reports LockClientStopped rather than TransactionTimedOut."""
+    code = exc.code or "" if isinstance(exc, ClientError) else ""
+    return "TransactionTimedOut" in code or code.endswith("LockClientStopped")
 
 
 @contextmanager
@@ -39,7 +47,9 @@ def as_outage() -> Iterator[None]:
     """Re-raise an outage-class driver error as Neo4jOutage; anything else passes unchanged."""
     try:
         yield
-    except OUTAGE_ERRORS as exc:
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
         raise Neo4jOutage(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -77,6 +77,8 @@ NODES: tuple[NodeLabel, ...] = (
     # Not lineage: OpenLineage events the live emission could not send yet (docs/openlineage.md)
     NodeLabel("OpenLineageOutbox", "id", "An OpenLineage event waiting to be sent again, oldest first",
               "hash of the event JSON", ("seq",)),
+    # Not lineage: which worker runs the scheduled reconciliation (graphstore/lease.py, docs/scaling.md)
+    NodeLabel("Lease", "name", "A lease on work only one worker may do at a time, with its holder and expiry"),
 )
 
 _STEP_DATA = ("Step", "StepRun", "Job")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from neo4j import Driver, ManagedTransaction
+from neo4j import Driver, ManagedTransaction, unit_of_work
 
 from graphstore.model import Graph, Node, Rel, WriteStats
 from graphstore.schema import (
@@ -161,12 +161,15 @@ class GraphWriter:
     """Writes Graph objects to Neo4j. One instance per process; thread-safe (the driver is)."""
 
     def __init__(self, driver: Driver, database: str | None = None, batch_size: int = 1000,
-                 max_clock_skew_seconds: float = 300.0) -> None:
+                 max_clock_skew_seconds: float = 300.0, timeout_seconds: float | None = None) -> None:
         self.driver = driver
         self.database = database
         self.batch_size = batch_size
         # Stored states as of a time beyond now plus this are void (LINEAGE_EVENT_MAX_CLOCK_SKEW_SECONDS).
         self.max_clock_skew = timedelta(seconds=max_clock_skew_seconds)
+        # Each write transaction is ended by the server after this (LINEAGE_WRITE_TIMEOUT_SECONDS): a hung
+        # write fails as an outage, to be retried, instead of holding its messages for ever.
+        self._run_batch = unit_of_work(timeout=timeout_seconds)(_run_batch) if timeout_seconds else _run_batch
 
     def ensure_schema(self) -> int:
         """Constraints and indexes (returns how many), then status labels on nodes written before they existed."""
@@ -205,7 +208,7 @@ class GraphWriter:
         with self.driver.session(database=self.database) as session:
             for i, batch in enumerate(tx_batches):
                 last = i == len(tx_batches) - 1
-                stats.finish_result = session.execute_write(_run_batch, batch, now, source, void_after,
+                stats.finish_result = session.execute_write(self._run_batch, batch, now, source, void_after,
                                                             finish if last else None)
                 stats.transactions += 1
         stats.nodes = len(graph.nodes)

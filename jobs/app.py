@@ -29,7 +29,8 @@ class App:
     @cached_property
     def writer(self) -> GraphWriter:
         return GraphWriter(self.driver, self.settings.neo4j_database, self.settings.write_batch_size,
-                           max_clock_skew_seconds=self.settings.event_max_clock_skew_seconds)
+                           max_clock_skew_seconds=self.settings.event_max_clock_skew_seconds,
+                           timeout_seconds=self.settings.write_timeout_seconds or None)
 
     @cached_property
     def state(self) -> GraphState:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from config import SettingsError, load_settings
+from jobs.dlq_cli import add_parser as add_dlq_parser
+from jobs.dlq_cli import cmd_dlq
 from jobs.openlineage.cli import add_parser as add_openlineage_parser
 from jobs.openlineage.cli import cmd_openlineage
 from jobs.sources import SOURCES, source_names
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default LINEAGE_API_PORT, 8300)")
 
     add_openlineage_parser(sub)  # `openlineage export`
+    add_dlq_parser(sub)  # `dlq replay`
 
     query = sub.add_parser("query", help="run a query of the library (upstream, downstream, impact, runs, ...; "
                                          "--list shows them), read from Neo4j")
@@ -204,7 +207,7 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace, settings: Any) -> int:
-    from jobs.wiring import event_consumer, scheduled_jobs, start_health
+    from jobs.wiring import event_consumer, reconciliation_lease, scheduled_jobs, start_health
     from jobs.worker import Worker
 
     app = _app(settings)
@@ -218,7 +221,7 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         consumer.check_queues()  # fail at start, not at the first message
         background.append(("sqs-consumer", consumer.run))
     health = start_health(app, consumer)
-    worker = Worker(scheduled_jobs(app), background, shutdown_grace=worker_grace)
+    worker = Worker(scheduled_jobs(app), background, shutdown_grace=worker_grace, lease=reconciliation_lease(app))
     worker.install_signal_handlers()
     try:
         worker.run()
@@ -230,8 +233,14 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_consume(args: argparse.Namespace, settings: Any) -> int:
+    from config import checks
     from jobs.wiring import event_consumer, start_health
 
+    for url in _flatten(args.queue_url):
+        try:
+            checks.sqs_queue_url(url)
+        except ValueError as exc:
+            raise SettingsError(f"invalid option --queue-url: {exc}") from None
     app = _app(settings)
     app.writer.ensure_schema()
     consumer = event_consumer(app, queue_urls=_flatten(args.queue_url) or None, until_empty=args.until_empty,
@@ -461,7 +470,7 @@ def cmd_demo(args: argparse.Namespace, settings: Any) -> int:
 
 
 COMMANDS = {
-    "openlineage": cmd_openlineage,
+    "openlineage": cmd_openlineage, "dlq": cmd_dlq,
     "init-schema": cmd_init_schema, "sync": cmd_sync, "run": cmd_run, "consume": cmd_consume, "lineage": cmd_lineage,
     "inventory": cmd_inventory, "query": cmd_query, "dev": cmd_dev, "demo": cmd_demo,
     "render": cmd_render, "serve": cmd_serve,

@@ -37,6 +37,7 @@ log = logging.getLogger("lineage.consumer")
 MAX_BACKOFF_SECONDS = 30.0
 COMMIT_LINGER_SECONDS = 0.05  # a commit waits this long for more ready batches: fewer, larger writes under load
 ERROR_ATTRIBUTE = "lineage-collector-error"
+SOURCE_ATTRIBUTE = "lineage-collector-source-queue"  # where `dlq replay` sends the message back
 
 
 @dataclass
@@ -370,10 +371,12 @@ class Consumer:
             if target is None:
                 to_delete.append(h)
                 continue
-            attributes = dict(h.message.attributes)
-            if len(attributes) < 10:  # SQS allows 10 message attributes
-                attributes[ERROR_ATTRIBUTE] = {"DataType": "String", "StringValue":
-                                               f"{(h.error or 'unparseable')[:900]}; message {h.message.message_id}"}
+            ours = {ERROR_ATTRIBUTE: f"{(h.error or 'unparseable')[:900]}; message {h.message.message_id}",
+                    SOURCE_ATTRIBUTE: url}
+            attributes = {k: v for k, v in h.message.attributes.items() if k not in ours}  # a replayed one's old values
+            for name, value in ours.items():
+                if len(attributes) < 10:  # SQS allows 10 message attributes
+                    attributes[name] = {"DataType": "String", "StringValue": value}
             try:
                 # one by one: a batch of large bodies could exceed SendMessageBatch's total size
                 self.sqs(target).send_message(QueueUrl=target, MessageBody=h.message.body or " ",

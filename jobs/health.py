@@ -1,14 +1,20 @@
-"""A tiny HTTP health endpoint for container health checks (stdlib only).
+"""A tiny HTTP health endpoint for container and load-balancer health checks (stdlib only).
 
-    GET /health/live   200 while the worker's loops run (use this for the ECS container health check)
-    GET /health/ready  200 while Neo4j answers
-    GET /health        200 when both hold, else 503; the body is JSON with Neo4j reachability, the last
-                       successful receive and commit, the last error, and per-queue counters.
+    GET /health/live     200 while the worker's loops run (use this for the ECS container health check)
+    GET /health/ready    200 while Neo4j answers
+    GET /health          200 when the status is "ok", else 503
+    GET /health/details  the full report: Neo4j's error, the consumer's counters per queue, its last error
+
+The first three answer anyone with status only ({"status", "live", "ready", "reasons"}): no queue URL,
+account id, repository or error text. Details are served per `details`: "off" (404), "loopback" (only to
+127.0.0.1 and ::1, else 403; the peer's own address, never a forwarded header) or "on".
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -59,21 +65,42 @@ class Neo4jProbe:
                 "checked_at": self.checked_at.isoformat(timespec="seconds") if self.checked_at else None}
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return (mapped or ip).is_loopback
+
+
 class HealthServer:
     def __init__(self, port: int, probe: Neo4jProbe, consumer_snapshot: Callable[[], dict[str, Any]] | None = None,
-                 alive: Callable[[], bool] | None = None, host: str = "0.0.0.0") -> None:
+                 alive: Callable[[], bool] | None = None, host: str = "127.0.0.1", details: str = "loopback") -> None:
+        if details not in ("off", "loopback", "on"):
+            raise ValueError(f"details must be off, loopback or on, not {details!r}")
         self.probe = probe
         self.consumer_snapshot = consumer_snapshot
         self.alive = alive or (lambda: True)
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        self.details = details
+        server_class = _Server6 if ":" in host else _Server
+        self._server = server_class((host, port), self._handler())
+        self.host, self.port = host, self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
 
     def start(self) -> HealthServer:
         self.probe.start()
         self._thread.start()
-        log.info("health endpoint on port %d (/health, /health/live, /health/ready)", self.port)
+        log.info("health endpoint on %s port %d (/health, /health/live, /health/ready; details: %s)",
+                 self.host, self.port, self.details)
         return self
 
     def stop(self) -> None:
@@ -81,32 +108,62 @@ class HealthServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def report(self) -> dict[str, Any]:
+    def status(self, consumer: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What anyone may know: the state and coarse reasons, never a URL, an account or an error text."""
         live, ready = self.alive(), bool(self.probe.reachable)
-        body: dict[str, Any] = {"status": "ok" if live and ready else ("degraded" if live else "down"),
-                                "live": live, "ready": ready, "neo4j": self.probe.snapshot()}
-        if self.consumer_snapshot is not None:
-            body["consumer"] = self.consumer_snapshot()
+        reasons = [] if live else ["consumer-stopped"]
+        if not ready:
+            reasons.append("neo4j-unchecked" if self.probe.reachable is None else "neo4j-unreachable")
+        if consumer is not None and consumer.get("neo4j_writes_ok") is False:
+            reasons.append("neo4j-writes-failing")
+        return {"status": "down" if not live else ("degraded" if reasons else "ok"),
+                "live": live, "ready": ready, "reasons": reasons}
+
+    def report(self) -> dict[str, Any]:
+        """The details: the status with Neo4j's probe and the consumer's counters, queue URLs and last error."""
+        consumer = self.consumer_snapshot() if self.consumer_snapshot is not None else None
+        body = {**self.status(consumer), "neo4j": self.probe.snapshot()}
+        if consumer is not None:
+            body["consumer"] = consumer
         return body
+
+    def _details_refusal(self, peer: str) -> int | None:
+        if self.details == "off":
+            return 404
+        if self.details == "loopback" and not is_loopback(peer):
+            return 403
+        return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
+        public = ("/health", "/health/live", "/health/ready")
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].rstrip("/") or "/health"
-                report = server.report()
-                checks = {"/health": report["live"] and report["ready"], "/health/live": report["live"],
-                          "/health/ready": report["ready"]}
-                if path not in checks:
-                    self._send(404, {"error": "not found", "paths": sorted(checks)})
+                if path == "/health/details":
+                    refusal = server._details_refusal(str(self.client_address[0]))
+                    if refusal == 403:
+                        self._send(403, {"error": "details are served to loopback clients only"})
+                    elif refusal:
+                        self._send(404, {"error": "not found", "paths": list(public)})
+                    else:
+                        self._send(200, server.report())
                     return
-                self._send(200 if checks[path] else 503, report)
+                if path not in public:
+                    self._send(404, {"error": "not found", "paths": list(public)})
+                    return
+                consumer = server.consumer_snapshot() if server.consumer_snapshot is not None else None
+                status = server.status(consumer)
+                healthy = {"/health": status["status"] == "ok", "/health/live": status["live"],
+                           "/health/ready": status["ready"]}[path]
+                self._send(200 if healthy else 503, status)
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
                 payload = json.dumps(body, default=str).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "no-store")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

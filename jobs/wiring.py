@@ -66,16 +66,31 @@ def scheduled_jobs(app: App) -> list[Any]:
     return [job for source in build_sources(app) for job in source.scheduled_jobs()]
 
 
+def reconciliation_lease(app: App) -> Any:
+    """The lease the scheduled reconciliation runs under: one worker at a time."""
+    import os
+    import secrets
+    import socket
+
+    from graphstore.lease import Lease
+
+    owner = app.settings.worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    return Lease(app.driver, "reconciliation", owner, app.settings.lease_ttl_seconds, app.settings.neo4j_database)
+
+
 def start_health(app: App, consumer: Any = None) -> Any:
-    """The health endpoint on LINEAGE_HEALTH_PORT (none when 0)."""
-    if not app.settings.health_port:
+    """The health endpoint on LINEAGE_HEALTH_HOST:LINEAGE_HEALTH_PORT (none when the port is 0), its details
+    as LINEAGE_HEALTH_DETAILS allows."""
+    settings = app.settings
+    if not settings.health_port:
         return None
     from jobs.health import HealthServer, Neo4jProbe
 
-    probe = Neo4jProbe(app.driver, app.settings.neo4j_database)
-    return HealthServer(app.settings.health_port, probe,
+    probe = Neo4jProbe(app.driver, settings.neo4j_database)
+    return HealthServer(settings.health_port, probe,
                         consumer_snapshot=consumer.stats.snapshot if consumer else None,
-                        alive=(lambda: consumer.stats.running) if consumer else None).start()
+                        alive=(lambda: consumer.stats.running) if consumer else None,
+                        host=settings.health_host, details=settings.health_details).start()
 
 
 def offline_event_handlers(writer: Any) -> list[Any]:

@@ -1,5 +1,7 @@
 """The long-running worker: scheduled jobs (never two runs of one at once) and background loops,
-all stopping within seconds on SIGTERM/SIGINT."""
+all stopping within seconds on SIGTERM/SIGINT. With a lease (graphstore/lease.py), the scheduled
+reconciliation runs on whichever worker holds it, one at a time however many run; the others only
+consume events, and one of them takes over, running its reconciliation at once, when the holder dies."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,6 +23,19 @@ from config import Settings
 log = logging.getLogger("lineage.worker")
 
 Task = Callable[[threading.Event], object]  # receives the stop event; returns when done or stopping (result unused)
+
+
+class Lease(Protocol):
+    name: str
+    owner: str
+    ttl: float
+
+    @property
+    def held(self) -> bool: ...
+
+    def refresh(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 @dataclass
@@ -38,8 +54,9 @@ def sync_trigger(settings: Settings) -> BaseTrigger:
 
 class Worker:
     def __init__(self, jobs: list[ScheduledJob], background: list[tuple[str, Task]] | None = None,
-                 shutdown_grace: float = 15.0) -> None:
+                 shutdown_grace: float = 15.0, lease: Lease | None = None) -> None:
         self.jobs = jobs
+        self.lease = lease
         self.background = background or []
         self.shutdown_grace = shutdown_grace
         self.stopping = threading.Event()
@@ -49,6 +66,9 @@ class Worker:
     def _guarded(self, job: ScheduledJob) -> Callable[[], None]:
         def run() -> None:
             if self.stopping.is_set():
+                return
+            if self.lease is not None and not self.lease.held:
+                log.info("job %s skipped: another worker holds the lease %s", job.id, self.lease.name)
                 return
             try:
                 job.run(self.stopping)
@@ -63,6 +83,20 @@ class Worker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, frame: self.stop(signal.Signals(signum).name))
 
+    def _keep_lease(self, stop: threading.Event) -> None:
+        """Renew the lease (a quarter of its time apart); on taking it over, run the jobs due at start at once."""
+        assert self.lease is not None
+        held = self.lease.held
+        while not stop.wait(self.lease.ttl / 4):
+            now_held = self.lease.refresh()
+            if now_held and not held:
+                now = datetime.now(timezone.utc)
+                for job in self.jobs:
+                    if job.run_at_start:
+                        self.scheduler.modify_job(job.id, next_run_time=now)
+            held = now_held
+        self.lease.release()
+
     def stop(self, reason: str = "stop requested") -> None:
         if not self.stopping.is_set():
             log.info("stopping: %s", reason)
@@ -74,6 +108,9 @@ class Worker:
             self.scheduler.add_job(self._guarded(job), job.trigger, id=job.id, max_instances=1, coalesce=True,
                                    misfire_grace_time=60, next_run_time=now if job.run_at_start else None)
         self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
+        if self.lease is not None:
+            self.lease.refresh()  # before the jobs' first run
+            self.background.append(("lease", self._keep_lease))
         self.scheduler.start()
         for name, task in self.background:
             thread = threading.Thread(target=task, args=(self.stopping,), name=f"worker-{name}", daemon=True)

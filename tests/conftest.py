@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from neo4j import Driver, GraphDatabase
@@ -115,3 +116,14 @@ def app(settings_env, neo4j):
 @pytest.fixture
 def sqs(sim):
     return sim.client("sqs")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """tests/test_iam_exact.py runs last: it checks the AWS calls of everything before it."""
+    from tests.test_iam_exact import RUN_LAST, WHOLE_SUITE
+
+    items.sort(key=lambda item: item.nodeid.startswith(RUN_LAST))
+    modules = {item.nodeid.split("::")[0] for item in items}
+    every_module = {f"tests/{path.name}" for path in Path(__file__).parent.glob("test_*.py")}
+    config.stash[WHOLE_SUITE] = modules >= every_module and not config.getoption("keyword") \
+        and not config.getoption("markexpr") and not config.getoption("lf", False)

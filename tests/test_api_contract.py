@@ -76,6 +76,7 @@ def schemathesis_summary(report: dict[str, Any], events: Path) -> dict[str, Any]
     }
 
 
+@pytest.mark.timeout(1200)  # some 200 s of work on an idle 2-core machine; several times that on a loaded one
 def test_schemathesis_finds_nothing_against_the_published_schema(base, tmp_path, capsys):
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
@@ -85,7 +86,7 @@ def test_schemathesis_finds_nothing_against_the_published_schema(base, tmp_path,
                "--report", "json,ndjson", "--report-json-path", str(tmp_path / "report.json"),
                "--report-ndjson-path", str(tmp_path / "events.ndjson")]
     began = time.monotonic()
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=1000, cwd=tmp_path)
     seconds = time.monotonic() - began
     report = json.loads((tmp_path / "report.json").read_text()) if (tmp_path / "report.json").exists() else None
     assert report, f"schemathesis wrote no report (exit {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"

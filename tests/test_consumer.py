@@ -238,6 +238,8 @@ def test_max_messages_and_the_health_endpoint(app, sim, sqs, neo4j):
         while health.probe.reachable is None and time.monotonic() < deadline:
             time.sleep(0.05)
         status, body = get("/health/ready")
+        assert status == 200 and body == {"status": "down", "live": False, "ready": True, "reasons": ["consumer-stopped"]}
+        status, body = get("/health/details")  # from loopback: served by default
         assert status == 200 and body["neo4j"]["reachable"] is True
         assert body["consumer"]["queues"][url]["deleted"] == 12 and body["consumer"]["last_receive"]
         assert get("/health/live")[0] == 503  # the consumer has stopped

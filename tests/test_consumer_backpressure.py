@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
+import pytest
+
 from config import load_settings
+from graphstore.connection import is_outage
+from graphstore.model import Graph
+from graphstore.writer import GraphWriter
 from jobs.app import App
 from jobs.consumer import Consumer, ConsumerConfig
 from tests.test_consumer import depth, make_queue, plain_ingest, send
@@ -86,3 +92,29 @@ def test_in_flight_bytes_are_bounded_too(settings_env, sim, neo4j):
     # At most the bound plus the batches of the receivers that found room just before it was reached.
     assert consumer.inflight.peak_bytes <= (16 << 10) + config.threads * 10 * largest
     assert consumer.inflight.peak_messages < 120 // 2
+
+
+def test_a_write_that_waits_past_its_timeout_fails_as_an_outage_to_retry(neo4j):
+    GraphWriter(neo4j).write(pipeline_graph("first"))
+    writer = GraphWriter(neo4j, timeout_seconds=1)
+    with neo4j.session() as session:
+        blocker = session.begin_transaction()
+        blocker.run("MATCH (p:Pipeline {arn: 'arn:p'}) SET p.drill_hold = true").consume()
+        started = time.monotonic()
+        try:
+            with pytest.raises(Exception) as raised:
+                writer.write(pipeline_graph("second"))
+        finally:
+            blocker.rollback()
+    # held and retried by the consumer, not dead-lettered
+    assert is_outage(raised.value), (getattr(raised.value, "code", None), str(raised.value))
+    assert time.monotonic() - started < 30
+    writer.write(pipeline_graph("third"))  # the lock gone, writes go through
+    records, _, _ = neo4j.execute_query("MATCH (p:Pipeline {arn: 'arn:p'}) RETURN p.name AS name")
+    assert records[0]["name"] == "third"
+
+
+def pipeline_graph(name: str) -> Graph:
+    g = Graph()
+    g.node("Pipeline", "arn:p", {"name": name})
+    return g

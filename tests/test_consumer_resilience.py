@@ -242,11 +242,12 @@ def test_run_consumes_alongside_the_scheduler_and_serves_health(settings_env, si
 
         # The graph commit precedes the deletes, so the counters may trail the graph by a moment.
         def settled() -> bool:
-            status, body = health("/health")
-            return status == 200 and body["consumer"]["queues"].get(url, {}).get("deleted") == 20
+            status, body = health("/health/details")
+            return status == 200 and body["status"] == "ok" and body["consumer"]["queues"].get(url, {}).get("deleted") == 20
         wait_for(settled, 30, "a healthy report with every message deleted")
-        _, body = health("/health")
+        _, body = health("/health/details")
         assert body["consumer"]["queues"][url]["deleted"] == 20 and body["neo4j"]["reachable"] is True
+        assert health("/health") == (200, {"status": "ok", "live": True, "ready": True, "reasons": []})
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=25)

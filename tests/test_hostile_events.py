@@ -396,4 +396,4 @@ def test_event_settings_fail_at_start_in_one_line(settings_env, monkeypatch):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
-        "lineage-collector: invalid setting LINEAGE_ACCOUNTS: Value error, '12345' is not a 12-digit AWS account id"]
+        "lineage-collector: invalid setting LINEAGE_ACCOUNTS: '12345' is not a 12-digit AWS account id"]

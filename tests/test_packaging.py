@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -148,9 +149,78 @@ def test_dev_commands_say_in_one_line_that_the_dev_tools_are_missing(unpacked: P
     assert (result.returncode, result.stdout, result.stderr) == (2, "", NOT_INSTALLED + "\n")
 
 
+def dockerfile_instructions() -> list[list[str]]:
+    """Each instruction of deploy/Dockerfile as its words, continuation lines joined, comments dropped."""
+    text = (ROOT / "deploy" / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return [words.split() for words in "\n".join(lines).replace("\\\n", " ").splitlines() if words.strip()]
+
+
 def test_the_image_copies_and_installs_the_product_only() -> None:
-    lines = [line.split() for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines()]
-    copied = [src for words in lines if words[:1] == ["COPY"] for src in words[1:-1] if not src.startswith("--")]
+    instructions = dockerfile_instructions()
+    copied = [src for words in instructions if words[:1] == ["COPY"] for src in words[1:-1] if not src.startswith("--")]
     assert set(copied) == {"pyproject.toml", "README.md", "constraints.txt", *PRODUCT}
-    runs = " ".join(" ".join(words) for words in lines if words[:1] == ["RUN"])
+    runs = " ".join(" ".join(words) for words in instructions if words[:1] == ["RUN"])
     assert "pip install" in runs and not any(word in runs for word in ("devtools", "lineage_dev", "moto", " -e "))
+    stages = [i for i, words in enumerate(instructions) if words[:1] == ["FROM"]]
+    assert len(stages) == 2  # wheels built in the first stage; the second installs them only
+    runtime = instructions[stages[1]:]
+    assert not any(words[:1] == ["COPY"] for words in runtime)  # nothing of the source tree in the runtime stage
+    runtime_runs = " ".join(" ".join(words) for words in runtime if words[:1] == ["RUN"])
+    assert "--no-index" in runtime_runs and "--no-cache-dir" in runtime_runs
+    assert ["ARG", 'EXTRAS=""'] in runtime  # no extra unless asked (docker-compose.yml's api asks for [api])
+    directives = {words[0]: words[1:] for words in runtime}
+    assert directives["USER"] != ["root"] and directives["STOPSIGNAL"] == ["SIGTERM"]
+    assert directives["ENTRYPOINT"] == ['["lineage-collector"]'] and directives["CMD"] == ['["run"]']
+    assert "/health/live" in " ".join(directives["HEALTHCHECK"])
+    assert not any(word in " ".join(" ".join(w) for w in instructions).upper()
+                   for word in ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID=", "NEO4J_PASSWORD="))
+
+
+def test_the_runtime_install_alone_syncs_and_consumes(wheel: zipfile.ZipFile, tmp_path: Path, settings_env, sim,
+                                                     neo4j) -> None:
+    """What the image's runtime stage holds, tried outside a container: the wheel with its default dependencies
+    only, in a fresh virtual environment, runs the worker's commands against the simulated account and Neo4j."""
+    import json
+    import os
+
+    from lineage_dev.sim.account import seed_demo_account
+    from tests import event_samples as ev
+    from tests.test_consumer import depth, make_queue, send
+
+    venv = tmp_path / "runtime"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                             "-c", str(ROOT / "constraints.txt"), wheel.filename],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    installed = subprocess.run([str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True,
+                               check=True).stdout
+    names = {p["name"].lower() for p in json.loads(installed)}
+    assert not names & {"moto", "pytest", "testcontainers", "playwright", "sagemaker-lineage-collector-dev",
+                        "fastapi", "uvicorn", "hypothesis", "schemathesis"}
+    size = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file() and not f.is_symlink())
+    print(f"runtime venv: {size / 1e6:.0f} MB, {len(names)} distributions")
+
+    env = {**os.environ, **settings_env, "LINEAGE_LOG_FORMAT": "json"}
+    env.pop("PYTHONPATH", None)
+    collector = str(venv / "bin" / "lineage-collector")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([collector, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    assert run("--help").returncode == 0
+    seed_demo_account(sim)
+    synced = run("sync", "--json")
+    assert synced.returncode == 0, synced.stderr[-4000:]
+    assert json.loads(synced.stdout)["pipelines"] == 7
+    url, dlq = make_queue(sim.client("sqs"), "runtime-events")
+    send(sim.client("sqs"), url, [ev.s3_eventbridge("acme-ml-data", f"landing/t/part-{i}.parquet", "created",
+                                                    datetime(2024, 6, 3, tzinfo=timezone.utc), size=10 + i,
+                                                    sequencer=f"{i + 1:018X}") for i in range(5)])
+    consumed = run("consume", "--queue-url", url, "--until-empty")
+    assert consumed.returncode == 0, consumed.stderr[-4000:]
+    assert depth(sim.client("sqs"), url) == 0 and depth(sim.client("sqs"), dlq) == 0
+    records, _, _ = neo4j.execute_query("MATCH (d:Dataset) WHERE d.object_count >= 5 RETURN count(d) AS n")
+    assert records[0]["n"] >= 1

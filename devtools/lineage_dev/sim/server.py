@@ -1,4 +1,4 @@
-"""A simulated AWS account: moto's ThreadedMotoServer with our SageMaker extensions,
+"""A simulated AWS account: moto's ThreadedMotoServer with our SageMaker and SQS extensions,
 server-side fault injection and a per-operation request counter.
 
     with start_sim() as sim:
@@ -32,10 +32,12 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from werkzeug.serving import make_server
 
-from lineage_dev.sim import faults, moto_sagemaker, moto_sqs
+from lineage_dev.sim import faults, moto_sagemaker, moto_sqs, moto_sqs_move
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+PRODUCT_AGENT = "sagemaker-lineage-collector"  # the collector's boto3 user-agent suffix (collector/aws.py)
+ProductCall = tuple[str, str, frozenset[str]]  # service, operation, names of the parameters sent
 _BOTOCORE = botocore.session.get_session()
 
 
@@ -109,9 +111,10 @@ class _Middleware:
     """Counts requests (and response body bytes) per operation and answers injected faults before moto sees them."""
 
     def __init__(self, app: WsgiApp, counter: Counter[str], lock: threading.Lock,
-                 bytes_out: Counter[str] | None = None) -> None:
+                 bytes_out: Counter[str] | None = None, product_calls: Counter[ProductCall] | None = None) -> None:
         self.app, self.counter, self.lock = app, counter, lock
         self.bytes_out = bytes_out if bytes_out is not None else Counter()
+        self.product_calls = product_calls if product_calls is not None else Counter()
 
     def _counted(self, operation: str, body: Iterable[bytes]) -> Iterable[bytes]:
         try:
@@ -132,8 +135,12 @@ class _Middleware:
         call = _Call(environ, body)
         if not call.service:
             return self.app(environ, start_response)
+        product = PRODUCT_AGENT in environ.get("HTTP_USER_AGENT", "")
+        names = frozenset(call.params()) if product else frozenset()
         with self.lock:
             self.counter[f"{call.service}.{call.operation}"] += 1
+            if product:
+                self.product_calls[(call.service, call.operation, names)] += 1
         fault = faults.REGISTRY.take(call.service, call.operation, call.params)
         if fault is None:
             return self._counted(f"{call.service}.{call.operation}", self.app(environ, start_response))
@@ -164,16 +171,19 @@ class _CountingMotoServer(ThreadedMotoServer):
 class SimAws:
     """Handle on a running simulated account (see `start_sim`)."""
 
-    def __init__(self, port: int | None = None, region: str = "us-east-1") -> None:
+    def __init__(self, port: int | None = None, region: str = "us-east-1", host: str = "127.0.0.1") -> None:
         moto_sagemaker.install()
         moto_sqs.install()
+        moto_sqs_move.install()
         self.region = region
         self.account_id = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
         self._counter: Counter[str] = Counter()
         self._bytes_out: Counter[str] = Counter()
+        self._product_calls: Counter[ProductCall] = Counter()  # kept across resets: the whole run's
         self._lock = threading.Lock()
         self._server = _CountingMotoServer(
-            "127.0.0.1", port or 0, lambda app: _Middleware(app, self._counter, self._lock, self._bytes_out)
+            host, port or 0,
+            lambda app: _Middleware(app, self._counter, self._lock, self._bytes_out, self._product_calls),
         )
         self._server.start()
         host, bound_port = self._server.get_host_and_port()
@@ -187,6 +197,12 @@ class SimAws:
         """Response body bytes sent per operation (e.g. "s3.GetObject"), as the client received them."""
         with self._lock:
             return Counter(self._bytes_out)
+
+    def product_calls(self) -> Counter[ProductCall]:
+        """Every request the collector made (its user agent) since the sim started, resets included, by
+        service, operation and the names of the parameters it sent: what its IAM policy must allow."""
+        with self._lock:
+            return Counter(self._product_calls)
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -239,6 +255,6 @@ class SimAws:
         self.stop()
 
 
-def start_sim(port: int | None = None, region: str = "us-east-1") -> SimAws:
-    """Start the simulated account on 127.0.0.1 (a free port if `port` is None)."""
-    return SimAws(port, region)
+def start_sim(port: int | None = None, region: str = "us-east-1", host: str = "127.0.0.1") -> SimAws:
+    """Start the simulated account on `host` (loopback unless asked; a free port if `port` is None)."""
+    return SimAws(port, region, host)
