@@ -34,9 +34,10 @@ def plan_history(history: History, stored: StoredSchema | None, now: datetime) -
     kept = [v for v in stored.versions if v.get("observed_at") is not None]
     if stored.versions and not kept:
         return graph, []  # stored versions without times: nothing to order the history against
-    first_stored = min(kept, key=lambda v: _utc(v["observed_at"])) if kept else None
-    entries = [h for h in history.versions
-               if first_stored is None or _utc(h.first.time) <= _utc(first_stored["observed_at"])]
+    # The earliest stored version is the chain's first (versions number the order they were seen in),
+    # not the one with the earliest time: times tie within a second and a later write may move one.
+    first_stored = kept[0] if kept else None
+    entries = _before(history, first_stored) if first_stored else list(history.versions)
     joins = bool(entries and first_stored and entries[-1].fingerprint == first_stored["fingerprint"])
     if joins:  # the earliest stored schema was already there earlier: it gets the earlier first sighting
         assert first_stored is not None
@@ -79,6 +80,32 @@ def plan_history(history: History, stored: StoredSchema | None, now: datetime) -
         graph.node("Dataset", dataset, state={"schema_version": stored.current_version + offset},
                    state_time=_utc(stored.newest_object_time or first_stored["observed_at"]))
     return graph, ids
+
+
+def _before(history: History, first: dict[str, Any]) -> list[HistoryVersion]:
+    """The history up to and including the entry the earliest stored version may join.
+
+    By the object it was first seen in, if that is the first object of an entry with its schema: a
+    version a history (or a join) wrote, found again whatever its times. Otherwise in the order
+    partitions are in, time then path: LastModified has whole seconds, so objects put within one
+    second tie, and a time alone cannot say which came first.
+    """
+    sighting = first.get("first_seen_object") or first.get("object")
+    for i, entry in enumerate(history.versions):
+        if sighting and entry.first.object.uri == sighting and entry.fingerprint == first["fingerprint"]:
+            return history.versions[:i + 1]
+    at, path = _utc(first["observed_at"]), _partition(history.dataset, sighting)
+    if path is None:
+        return [h for h in history.versions if _utc(h.first.time) <= at]
+    return [h for h in history.versions if (_utc(h.first.time), h.first.path) <= (at, path)]
+
+
+def _partition(dataset: str, uri: str | None) -> str | None:
+    """An object's partition path relative to the dataset (as collector.s3.history names it), if below it."""
+    if not uri or not uri.startswith(dataset) or not dataset.endswith("/"):
+        return None
+    path = uri[len(dataset):].rpartition("/")[0]
+    return f"{path}/" if path else ""
 
 
 def _version(graph: Graph, ref: Any, version_id: str, number: int, entry: HistoryVersion,

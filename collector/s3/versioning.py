@@ -34,7 +34,8 @@ class StoredSchema:
     newest_object_etag: str | None = None
     newest_object_time: datetime | None = None
     format: str | None = None
-    versions: list[dict[str, Any]] = field(default_factory=list)  # {id, fingerprint, version, columns, observed_at}
+    # {id, fingerprint, version, columns, observed_at, object, first_seen_object}, by version
+    versions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def stored_schema(row: Mapping[str, Any]) -> StoredSchema:
