@@ -4,6 +4,8 @@ A. Parquet: bytes fetched (counted by the simulated S3 server) to learn a schema
    against reading the whole object, for objects from 1 MB to 200 MB and one with a wide footer.
 B. Object-event bursts: S3 requests caused by 10,000 part-file events of one dataset, and by 10,000
    events spread over 100 datasets, against one read per event.
+C. Schema history: bytes and requests per partition for a history scan of a 100-partition dataset
+   (pyarrow Parquet, three schema changes), all partitions read and sampled (20, then bisection).
 
 Run: .venv/bin/python bench/s3_schema.py [--skip-burst]
 The last line is one JSON object.
@@ -81,6 +83,46 @@ def parquet_figures(sim, s3) -> list[dict]:
     return out
 
 
+def history_figures(sim, s3) -> list[dict]:
+    from collector.s3.history import partitions_of, read_history
+    from collector.s3.objects import list_objects
+
+    prefix = "history/orders/"
+    for day in range(100):  # changes at partitions 25 (column added), 50 (type changed), 80 (column removed)
+        rows = 5000  # ~1 MB per object: a 200-byte random payload per row
+        columns = {"id": pa.array(range(rows), pa.int64()), "amount": pa.array([day * 1.5] * rows),
+                   "note": pa.array(["x" * 40] * rows), "payload": pa.array([os.urandom(200) for _ in range(rows)])}
+        if day >= 25:
+            columns["channel"] = pa.array(["web"] * rows)
+        if day >= 50:
+            columns["amount"] = pa.array([str(day)] * rows)
+        if day >= 80:
+            del columns["note"]
+        sink = io.BytesIO()
+        pq.write_table(pa.table(columns), sink, row_group_size=1000, compression="snappy")
+        date = datetime(2024, 1, 1) + timedelta(days=day)
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}dt={date:%Y-%m-%d}/part-00000-{day:03d}.snappy.parquet",
+                      Body=sink.getvalue())
+    objects = list(list_objects(s3, BUCKET, prefix))
+    parts = partitions_of(f"s3://{BUCKET}/{prefix}", objects)
+    data_bytes = sum(o.size or 0 for o in objects)
+    out = []
+    for label, limit in (("100 partitions, all read", 200), ("100 partitions, sampled 20 + bisection", 20)):
+        sim.reset_counts()
+        started = time.perf_counter()
+        history = read_history(f"s3://{BUCKET}/{prefix}", parts, lambda o: extract(ObjectReader(s3), o), limit)
+        fetched = sim.bytes_out()["s3.GetObject"]
+        out.append({
+            "case": label, "partitions": len(parts), "partitions_read": len(history.read),
+            "versions": len(history.versions),
+            "first_partitions": [v.first.path for v in history.versions],
+            "bytes_read": fetched, "bytes_per_partition_read": round(fetched / len(history.read)),
+            "get_requests": sim.counts()["s3.GetObject"], "s3_requests": sum(sim.counts().values()),
+            "dataset_bytes": data_bytes, "seconds": round(time.perf_counter() - started, 3),
+        })
+    return out
+
+
 def seed_objects(sim, keys: list[str], body: bytes) -> None:
     """10,000 real objects in a second: straight into moto's in-process store (PutObject over HTTP would
     take a minute and is not what is measured here)."""
@@ -150,6 +192,11 @@ def main() -> None:
             print(f"{r['case']:<38} {r['object_bytes']:>13,} {r['footer_bytes']:>12,} {r['footer_requests']:>4} "
                   f"{r['strict_8_bytes_first_bytes']:>9,} {r['strict_8_bytes_first_requests']:>4} "
                   f"{r['whole_object_bytes']:>13,} {r['whole_vs_footer_bytes_ratio']:>11,.1f}x")
+        figures["history"] = history_figures(sim, s3)
+        for h in figures["history"]:
+            print(f"history, {h['case']}: {h['partitions_read']} read, {h['bytes_per_partition_read']:,} B per partition "
+                  f"({h['bytes_read']:,} B of {h['dataset_bytes']:,}), {h['get_requests']} GETs; versions first seen at "
+                  f"{', '.join(h['first_partitions'])}")
         if not args.skip_burst:
             figures["bursts"] = burst_figures(sim, s3)
             for b in figures["bursts"]:

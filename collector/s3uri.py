@@ -125,6 +125,25 @@ def is_marker(key: str, rules: DatasetRules | None = None) -> bool:
     return rules.is_marker_name(name) or any(rules.is_transient_folder(f) for f in folders if f)
 
 
+_DELTA_LOG = re.compile(r"^(?P<root>(?:.*/)?)_delta_log/(?P<name>[^/]+)$")
+_ICEBERG_METADATA = re.compile(
+    r"^(?P<root>(?:.*/)?)metadata/(?P<name>[^/]*\.metadata\.json(?:\.gz)?|version-hint\.text|snap-[^/]+\.avro"
+    r"|[^/]+-m\d+\.avro)$")
+
+
+def table_root(key: str) -> tuple[str, str] | None:
+    """(root key, "delta" | "iceberg") when the key is a table-format metadata file: a file in a
+    `_delta_log/` folder, or an Iceberg `metadata/` file (`*.metadata.json`, `version-hint.text`,
+    manifest lists and manifests). The table's root folder is its dataset."""
+    match = _DELTA_LOG.match(key)
+    if match:
+        return match.group("root"), "delta"
+    match = _ICEBERG_METADATA.match(key)
+    if match:
+        return match.group("root"), "iceberg"
+    return None
+
+
 def dataset_uri(uri: str, *, is_prefix: bool | None = None, rules: DatasetRules | None = None) -> str:
     """The dataset an S3 location belongs to.
 
@@ -134,6 +153,9 @@ def dataset_uri(uri: str, *, is_prefix: bool | None = None, rules: DatasetRules 
     rules = rules or active_rules()
     uri = normalize(uri)
     bucket, key = split(uri)
+    table = table_root(key)
+    if table and table[0]:
+        return f"s3://{bucket}/{table[0]}"
     parts = [p for p in key.split("/") if p]
     if not parts:
         return f"s3://{bucket}/"

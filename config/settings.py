@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     s3_posture_refresh_seconds: int = Field(6 * 3600, ge=60)
     s3_rescan_interval_seconds: int = Field(3600, ge=60)
     s3_rescan_batch: int = Field(500, ge=1, le=100_000)
+    s3_history_max_partitions: int = Field(200, ge=2, le=100_000)  # `scan --history`: more are sampled
+    s3_history_on_first_scan: int = Field(50, ge=0, le=100_000)  # a new dataset's history, as many; 0: off
 
     executions_per_pipeline: int = Field(5, ge=0)
     pipelines: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -46,14 +46,14 @@ class S3State(Reader):
         return {r["uri"] for r in rows}
 
     def schemas(self, uris: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Dataset URI -> {uri, current (schema id), newest, etag, time, versions: [{id, fingerprint,
-        version, columns, observed_at}]} for the datasets the graph holds."""
+        """Dataset URI -> {uri, current (schema id), newest, etag, time, format, versions: [{id, fingerprint,
+        version, columns, observed_at, object, first_seen_object}]} for the datasets the graph holds."""
         rows = self._read(
             "UNWIND $uris AS u MATCH (d:Dataset {uri: u}) "
             "OPTIONAL MATCH (d)-[:HAS_SCHEMA]->(v:SchemaVersion) "
-            "WITH d, collect(v {.id, .fingerprint, .version, .columns, .observed_at}) AS versions "
+            "WITH d, collect(v {.id, .fingerprint, .version, .columns, .observed_at, .object, .first_seen_object}) AS versions "
             "RETURN d.uri AS uri, d.schema_id AS current, d.newest_object AS newest, d.newest_object_etag AS etag, "
-            "d.newest_object_time AS time, versions", uris=sorted(set(uris)))
+            "d.newest_object_time AS time, d.format AS format, versions", uris=sorted(set(uris)))
         for row in rows:
             row["time"] = _native(row["time"])
             for version in row["versions"]:

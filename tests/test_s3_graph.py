@@ -244,3 +244,105 @@ def test_scan_of_a_bucket_it_may_not_list_says_why(app, sim, capsys):
     finally:
         logging.getLogger().handlers[:] = handlers
     assert f"error: cannot list s3://{LAKE}/private/: AccessDenied: Access Denied" in capsys.readouterr().out
+
+
+def evolving_lake(sim, prefix: str, days: int = 12) -> list[ObjectRef]:
+    """Daily partitions written by pyarrow: a column added on day 5, a type changed on day 9."""
+    objects = []
+    for day in range(1, days + 1):
+        table = pa.table({"id": pa.array(range(20), pa.int64()), "amount": pa.array([1.5] * 20)})
+        if day >= 5:
+            table = table.append_column("channel", pa.array(["web"] * 20))
+        if day >= 9:
+            table = table.set_column(1, "amount", pa.array(["1.5"] * 20))
+        objects.append(put(sim, f"{prefix}dt=2024-01-{day:02d}/part-00000-{day}.snappy.parquet", parquet_bytes(table)))
+    return objects
+
+
+def history_rows(driver, dataset: str) -> list[dict]:
+    return rows(driver, """
+        MATCH (d:Dataset {uri: $uri})-[h:HAS_SCHEMA]->(v:SchemaVersion)
+        RETURN v.version AS version, h.current AS current, v.first_seen_partition AS partition,
+               v.first_seen_at AS at, v.drift AS drift, v.added AS added, v.previous AS previous
+        ORDER BY version""", uri=dataset)
+
+
+def test_scan_history_finds_each_change_at_its_first_partition_by_sampling(app, sim, neo4j, monkeypatch):
+    monkeypatch.setenv("LINEAGE_S3_HISTORY_MAX_PARTITIONS", "4")
+    app.settings = load_settings()
+    objects = evolving_lake(sim, "sales/daily/")
+    sim.reset_counts()
+    report = s3_service(app).scan(LAKE, "sales/", history=True)
+    dataset = f"s3://{LAKE}/sales/daily/"
+    got = history_rows(neo4j, dataset)
+    assert [(r["version"], r["current"], r["partition"]) for r in got] == [
+        (1, False, "dt=2024-01-01/"), (2, False, "dt=2024-01-05/"), (3, True, "dt=2024-01-09/")]
+    assert got[1]["added"] == ["channel"] and got[2]["drift"] is True and got[0]["drift"] is False
+    assert got[2]["at"].to_native() == objects[8].modified
+    # 4 evenly spaced partitions, then bisection to the exact first partition: fewer than all 12
+    assert report.history_partitions == 12 and report.history_partitions_read < 12
+    assert report.history_versions == 3 and report.new_versions == 0 and report.unchanged == 1
+    # Once more: idempotent, nothing added.
+    again = s3_service(app).scan(LAKE, "sales/", history=True)
+    assert again.history_versions == 0 and history_rows(neo4j, dataset) == got
+    drifted = rows(neo4j, "MATCH (:Dataset {uri: $u})-[:HAS_SCHEMA]->(v:SchemaVersion) WHERE v.drift "
+                          "RETURN v.removed AS removed, v.type_changed AS tc", u=dataset)
+    assert [json.loads(r["tc"]) for r in drifted] == [[{"name": "amount", "from": "double", "to": "string"}]]
+
+
+def test_first_scan_of_a_new_dataset_reads_its_history_within_the_bound(app, sim, neo4j, monkeypatch):
+    evolving_lake(sim, "raw/a/", days=6)
+    report = s3_service(app).scan(LAKE, "raw/")
+    assert report.history_datasets == 1 and report.history_partitions_read == 6
+    assert [r["partition"] for r in history_rows(neo4j, f"s3://{LAKE}/raw/a/")] == ["dt=2024-01-01/", "dt=2024-01-05/"]
+    # A later plain scan of a dataset with a schema does not read its history again.
+    assert s3_service(app).scan(LAKE, "raw/").history_datasets == 0
+    monkeypatch.setenv("LINEAGE_S3_HISTORY_ON_FIRST_SCAN", "0")
+    app.settings = load_settings()
+    evolving_lake(sim, "raw2/b/", days=6)
+    assert s3_service(app).scan(LAKE, "raw2/").history_datasets == 0
+
+
+def test_history_never_replaces_a_newer_current_schema(app, sim, neo4j, capsys):
+    objects = evolving_lake(sim, "events/daily/")
+    service = s3_service(app)
+    service.observe_objects([objects[-1]])  # an event saw the newest partition first
+    dataset = f"s3://{LAKE}/events/daily/"
+    assert [(r["version"], r["current"]) for r in history_rows(neo4j, dataset)] == [(1, True)]
+    handlers = logging.getLogger().handlers[:]
+    try:
+        assert main(["scan", f"s3://{LAKE}/events/", "--history", "--json"]) == 0
+    finally:
+        logging.getLogger().handlers[:] = handlers
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["history_versions"] == 2 and summary["history_partitions_read"] == 12
+    got = history_rows(neo4j, dataset)
+    assert [(r["version"], r["current"], r["partition"]) for r in got] == [
+        (1, False, "dt=2024-01-01/"), (2, False, "dt=2024-01-05/"), (3, True, "dt=2024-01-09/")]
+    assert got[2]["previous"] is not None and got[2]["drift"] is True
+    assert rows(neo4j, "MATCH (d:Dataset {uri: $u}) RETURN d.schema_version AS v", u=dataset) == [{"v": 3}]
+
+
+def test_delta_and_iceberg_tables_are_datasets_at_their_root(app, sim, neo4j, tmp_path):
+    from deltalake import write_deltalake
+
+    from tests.s3_data import iceberg_metadata, upload_dir
+
+    path = str(tmp_path / "t")
+    write_deltalake(path, pa.table({"id": [1, 2], "region": ["eu", "us"]}), partition_by=["region"])
+    upload_dir(sim.client("s3"), LAKE, "delta/orders/", path)
+    fields = [{"id": 1, "name": "event_id", "required": True, "type": "long"}]
+    put(sim, "ice/events/metadata/00000-a.metadata.json", iceberg_metadata(f"s3://{LAKE}/ice/events", [fields], 0))
+    put(sim, "ice/events/data/event_day=2024-06-03/00000-0-b.parquet", parquet_bytes(rich_table(5)))
+    report = s3_service(app).scan(LAKE, "")
+    got = {r["uri"]: r for r in rows(neo4j, "MATCH (d:Dataset)-[:HAS_SCHEMA {current: true}]->(v) "
+                                            "RETURN d.uri AS uri, d.format AS format, v.column_names AS cols")}
+    assert got == {f"s3://{LAKE}/delta/orders/": {"uri": f"s3://{LAKE}/delta/orders/", "format": "delta",
+                                                  "cols": ["id", "region"]},
+                   f"s3://{LAKE}/ice/events/": {"uri": f"s3://{LAKE}/ice/events/", "format": "iceberg",
+                                                "cols": ["event_id"]}}
+    assert report.history_datasets == 0
+    # A data file's event does not read it: the table's schema is in its log.
+    data = next(o for o in list_objects(sim.client("s3"), LAKE, "delta/orders/") if o.key.endswith(".parquet"))
+    sim.reset_counts()
+    assert s3_service(app).observe_objects([data]).already_seen == 1 and sim.counts()["s3.GetObject"] == 0

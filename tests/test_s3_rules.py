@@ -199,3 +199,33 @@ def test_numeric_metrics_follow_the_sdk_convention():
     assert not may_hold_report("train", "s3://b/churn/1/train", False)
     assert not may_hold_report("model", "s3://b/m/model.tar.gz", True)
     assert may_hold_report("x", "s3://b/m/metrics.json", False)
+
+
+@pytest.mark.parametrize("key, root", [
+    ("lake/orders/_delta_log/00000000000000000003.json", ("lake/orders/", "delta")),
+    ("lake/orders/_delta_log/_last_checkpoint", ("lake/orders/", "delta")),
+    ("w/db/events/metadata/00001-ab.metadata.json", ("w/db/events/", "iceberg")),
+    ("w/db/events/metadata/version-hint.text", ("w/db/events/", "iceberg")),
+    ("w/db/events/metadata/snap-1-1-c.avro", ("w/db/events/", "iceberg")),
+    ("w/db/events/metadata/notes.json", None),
+    ("lake/orders/region=eu/part-00000.parquet", None),
+])
+def test_table_metadata_keys_name_their_table_root(key, root):
+    from collector.s3uri import table_root
+
+    assert table_root(key) == root
+
+
+def test_history_partitions_are_oldest_first_and_sampled_with_both_ends():
+    from collector.s3.history import partitions_of, spaced
+
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    objects = [ObjectRef("b", "t/dt=2024-01-02/part-1.parquet", 10, "e", t0 + timedelta(days=1)),
+               ObjectRef("b", "t/dt=2024-01-02/part-0.parquet", 10, "e", t0 + timedelta(days=1, hours=-1)),
+               ObjectRef("b", "t/dt=2024-01-01/part-0.parquet", 10, "e", t0),
+               ObjectRef("b", "t/dt=2024-01-03/empty.parquet", 0, "e", t0)]
+    parts = partitions_of("s3://b/t/", objects)
+    assert [(p.path, p.object.key.rsplit("/", 1)[-1]) for p in parts] == [
+        ("dt=2024-01-01/", "part-0.parquet"), ("dt=2024-01-02/", "part-0.parquet")]
+    assert spaced(5, 10) == [0, 1, 2, 3, 4]
+    assert spaced(1000, 5) == [0, 250, 500, 749, 999]

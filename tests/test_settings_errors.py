@@ -51,6 +51,8 @@ BAD = [
     ("LINEAGE_S3_POSTURE_REFRESH_SECONDS", "1", "greater than or equal to 60"),
     ("LINEAGE_S3_RESCAN_INTERVAL_SECONDS", "1.5", "valid integer"),
     ("LINEAGE_S3_RESCAN_BATCH", "0", "greater than or equal to 1"),
+    ("LINEAGE_S3_HISTORY_MAX_PARTITIONS", "1", "greater than or equal to 2"),
+    ("LINEAGE_S3_HISTORY_ON_FIRST_SCAN", "all", "valid integer"),
     ("LINEAGE_EXECUTIONS_PER_PIPELINE", "-1", "greater than or equal to 0"),
     ("LINEAGE_SYNC_WORKERS", "100", "less than or equal to 64"),
     ("LINEAGE_SYNC_INTERVAL_SECONDS", "5", "greater than or equal to 10"),

@@ -241,3 +241,91 @@ def test_stored_schema_from_a_state_row():
     assert (schema.current_id, schema.current_columns, schema.current_version, schema.version_ids) == (v1, V1, 2, {v1, v2})
     assert stored_schema({**row, "current": None}).current_id == v2  # no pointer: the highest version
     assert stored_schema({"uri": DATASET}) == StoredSchema(DATASET)
+
+
+def test_history_goes_in_front_of_the_stored_chain_and_keeps_the_current():
+    from collector.s3.history import History, HistoryVersion, Partition
+    from collector.s3.history_plan import plan_history
+
+    v2, v3 = V1 + [Column("channel", "string")], V1[:3] + [Column("channel", "string")]
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    entries = []
+    for day, columns in ((0, V1), (4, v2), (8, v3)):
+        part = Partition(f"dt=2024-01-{day + 1:02d}/", t0 + timedelta(days=day),
+                         ObjectRef("acme-credit-data", f"raw/credit applications/dt={day}/p.parquet"))
+        obs = observation(columns, part.time, key=part.object.key)
+        entries.append(HistoryVersion(part, part, obs))
+    history = History(DATASET, 12, sampled=False, versions=entries)
+    current = f"{DATASET}@{fingerprint(v3)}"
+    seen = t0 + timedelta(days=11)
+    known = replace(stored(v3, seen), newest_object_time=seen, versions=[
+        {"id": current, "fingerprint": fingerprint(v3), "version": 1, "columns": columns_json(v3), "observed_at": seen}])
+    graph, added = plan_history(history, known, NOW)
+    assert added == [f"{DATASET}@{fingerprint(V1)}", f"{DATASET}@{fingerprint(v2)}"]
+    nodes = {k[1]: n.props for k, n in graph.nodes.items() if k[0] == "SchemaVersion"}
+    assert nodes[current]["version"] == 3 and nodes[current]["first_seen_partition"] == "dt=2024-01-09/"
+    assert nodes[current]["previous"] == added[1] and nodes[current]["drift"] is True
+    assert nodes[added[1]]["added"] == ["channel"] and nodes[added[0]]["version"] == 1
+    currents = [r.props.get("current") for r in graph.rels.values() if r.type == "HAS_SCHEMA"]
+    assert True not in currents  # the stored current stays the only current
+    assert graph.nodes[("Dataset", DATASET)].state == {"schema_version": 3}
+    # Nothing stored: the history is the chain, its last version current.
+    graph, added = plan_history(history, None, NOW)
+    assert len(added) == 3 and graph.nodes[("Dataset", DATASET)].state["schema_id"] == added[-1]
+
+
+def _tied_history(times: list[datetime]):
+    """Three schemas over partitions dt=01, dt=05, dt=09 of DATASET, first seen at these times."""
+    from collector.s3.history import History, HistoryVersion, Partition
+
+    v2, v3 = V1 + [Column("channel", "string")], V1[:3] + [Column("channel", "string")]
+    entries = []
+    for day, columns, at in zip((1, 5, 9), (V1, v2, v3), times, strict=True):
+        path = f"dt=2024-01-{day:02d}/"
+        part = Partition(path, at, ObjectRef("acme-credit-data", f"raw/credit applications/{path}part-0.parquet"))
+        entries.append(HistoryVersion(part, part, observation(columns, at, key=part.object.key)))
+    return History(DATASET, 12, sampled=True, versions=entries), v3
+
+
+def _as_stored(graph, newest: datetime) -> StoredSchema:
+    """What graphstore.s3_state would read back after writing this graph (one plan, nothing before)."""
+    versions = [{k: n.props.get(k) for k in ("fingerprint", "version", "columns", "observed_at", "object",
+                                              "first_seen_object")} | {"id": key[1]}
+                for key, n in graph.nodes.items() if key[0] == "SchemaVersion"]
+    state = graph.nodes[("Dataset", DATASET)].state
+    return stored_schema({"uri": DATASET, "current": state["schema_id"], "time": newest, "versions": versions})
+
+
+@pytest.mark.parametrize("case", ["same LastModified", "observed_at moved later"])
+def test_a_second_history_of_the_same_partitions_adds_nothing(case):
+    from collector.s3.history_plan import plan_history
+
+    t0 = datetime(2024, 1, 1, 12, 0, 7, tzinfo=timezone.utc)
+    times = [t0] * 3 if case == "same LastModified" else [t0, t0 + timedelta(days=4), t0 + timedelta(days=8)]
+    history, _ = _tied_history(times)
+    graph, added = plan_history(history, None, NOW)
+    assert len(added) == 3
+    known = _as_stored(graph, t0 + timedelta(days=11))
+    if case == "observed_at moved later":  # a later read re-stamped the earliest version
+        known.versions[0]["observed_at"] = t0 + timedelta(days=11)
+    graph, added = plan_history(history, known, NOW)
+    assert added == []
+    assert {n.props.get("version") for k, n in graph.nodes.items() if k[0] == "SchemaVersion"} <= {None, 1}
+
+
+def test_with_tied_times_the_partition_path_orders_the_history_before_a_version_an_event_stored():
+    from collector.s3.history_plan import plan_history
+
+    t0 = datetime(2024, 1, 1, 12, 0, 7, tzinfo=timezone.utc)
+    history, v3 = _tied_history([t0] * 3)
+    current = f"{DATASET}@{fingerprint(v3)}"
+    newest = f"{DATASET}dt=2024-01-12/part-0.parquet"  # the newest partition, put within the same second
+    known = replace(stored(v3, t0), newest_object_time=t0, versions=[
+        {"id": current, "fingerprint": fingerprint(v3), "version": 1, "columns": columns_json(v3),
+         "observed_at": t0, "object": newest}])
+    graph, added = plan_history(history, known, NOW)
+    assert added == [f"{DATASET}@{fingerprint(V1)}", f"{DATASET}@{fingerprint(V1 + [Column('channel', 'string')])}"]
+    assert graph.nodes[("SchemaVersion", current)].props["version"] == 3
+    # An event's version in a partition before them all (by path, at the same second) gets nothing in front.
+    earliest = {**known.versions[0], "object": f"{DATASET}dt=2023-12-31/part-0.parquet"}
+    assert plan_history(history, replace(known, versions=[earliest]), NOW)[1] == []

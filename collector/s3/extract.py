@@ -1,13 +1,19 @@
 """One object in, one Observation out, reading as little as possible.
 
-Parquet: the footer only (a suffix read, then the rest of the metadata if it is longer).
-CSV/JSON (optionally gzip): one ranged read of the first bytes, capped. Other formats: no read.
+Parquet: the footer only (a suffix read, then the rest of the metadata if it is longer). ORC: the
+tail (postscript, footer) by ranged reads. Avro: the header. CSV/JSON (optionally gzip): one ranged
+read of the first bytes, capped. Delta and Iceberg tables: their metadata files (collector.s3.tables).
+Other formats: no read.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.orc as paorc
+
+from collector.s3.avro import header_metadata, parse_avro_header
 from collector.s3.formats import (
     GZIP_MAGIC,
     PARQUET_MAGIC,
@@ -23,11 +29,14 @@ from collector.s3.formats import (
     sniff_text_format,
 )
 from collector.s3.objects import ObjectReader, ObjectRef, ReadFailed
-from collector.s3.schema import Column, fingerprint
+from collector.s3.ranged import RangedFile
+from collector.s3.schema import Column, columns_of, fingerprint
+from collector.s3.tables import delta_schema, iceberg_schema, table_kind
 from collector.s3uri import guess_compression, guess_format
 
-SCHEMA_FORMATS = frozenset({"parquet", "csv", "json", "jsonl"})
+SCHEMA_FORMATS = frozenset({"parquet", "csv", "json", "jsonl", "avro", "orc", "delta", "iceberg"})
 SNIFF_BYTES = 64 * 1024
+AVRO_HEAD_BYTES = 16 * 1024  # the header is the schema JSON and a few names: a few KiB
 
 
 @dataclass(frozen=True)
@@ -60,17 +69,26 @@ class Observation:
 def extract(reader: ObjectReader, obj: ObjectRef, options: ExtractOptions = ExtractOptions()) -> Observation:
     """Never raises for a bad object: unreadable objects come back with the reason."""
     name = obj.key.rsplit("/", 1)[-1]
-    fmt = guess_format(obj.key) or (name.rsplit(".", 1)[-1].lower() if "." in name.strip(".") else None)
+    table = table_kind(obj.key)
+    fmt = table or guess_format(obj.key) or (name.rsplit(".", 1)[-1].lower() if "." in name.strip(".") else None)
     before = (reader.stats.requests, reader.stats.bytes)
     try:
-        if obj.size == 0:
+        if table == "delta":
+            parsed: Parsed | None = delta_schema(reader, obj)
+        elif table == "iceberg":
+            parsed = iceberg_schema(reader, obj)
+        elif obj.size == 0:
             raise Unreadable("empty object (0 bytes)")
-        if fmt is None:
+        elif fmt is None:
             fmt, parsed = _sniffed(reader, obj, options)
         elif fmt == "parquet":
             parsed = _parquet(reader, obj, options)
         elif fmt in ("csv", "json", "jsonl"):
             parsed = _text_sample(reader, obj, options, fmt, compressed=guess_compression(obj.key) == "gzip")
+        elif fmt == "avro":
+            parsed = _avro(reader, obj, options)
+        elif fmt == "orc":
+            parsed = _orc(reader, obj, options)
         else:
             parsed = None
         observation = (Observation(obj, fmt, "ok", parsed.columns, row_count=parsed.row_count,
@@ -99,6 +117,23 @@ def _parquet(reader: ObjectReader, obj: ObjectRef, options: ExtractOptions) -> P
         if len(footer) != needed:
             raise Unreadable(f"short read of the Parquet footer ({len(footer)} of {needed} bytes)")
     return parse_parquet_footer(footer)
+
+
+def _avro(reader: ObjectReader, obj: ObjectRef, options: ExtractOptions) -> Parsed:
+    first = reader.head(obj, AVRO_HEAD_BYTES)
+    if header_metadata(first.data) is None and not first.complete:  # a header longer than 16 KiB: rare
+        first = reader.head(obj, options.max_footer_bytes)
+    return parse_avro_header(first.data)
+
+
+def _orc(reader: ObjectReader, obj: ObjectRef, options: ExtractOptions) -> Parsed:
+    try:
+        orc = paorc.ORCFile(RangedFile(reader, obj, max(options.footer_read_bytes, 16 << 10)))
+        schema = orc.schema
+        details = {"compression": orc.compression, "writer": orc.writer, "software_version": orc.software_version}
+        return Parsed(columns_of(schema), row_count=orc.nrows, row_groups=orc.nstripes, details=details)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise Unreadable(f"corrupt ORC tail: {exc}") from None
 
 
 def _text_sample(reader: ObjectReader, obj: ObjectRef, options: ExtractOptions, fmt: str,

@@ -129,11 +129,13 @@ class ObjectReader:
 
 
 def list_objects(client: Any, bucket: str, prefix: str, *, max_pages: int | None = None,
-                 delimiter: str | None = None) -> Iterator[ObjectRef]:
-    """Objects under a prefix, page by page (1,000 per request)."""
+                 delimiter: str | None = None, start_after: str | None = None) -> Iterator[ObjectRef]:
+    """Objects under a prefix, page by page (1,000 per request), optionally only keys after `start_after`."""
     kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
     if delimiter:
         kwargs["Delimiter"] = delimiter
+    if start_after:
+        kwargs["StartAfter"] = start_after
     pages = 0
     while True:
         page = client.list_objects_v2(**kwargs)

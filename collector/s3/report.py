@@ -25,6 +25,11 @@ class S3Report:
     step_runs_with_metrics: int = 0
     bytes_read: int = 0
     get_requests: int = 0
+    history_datasets: int = 0  # datasets whose schema history was read from their partitions
+    history_versions: int = 0  # schema versions the history added
+    history_partitions: int = 0
+    history_partitions_read: int = 0
+    history_bytes_read: int = 0
     errors: list[str] = field(default_factory=list)
     writes: WriteStats = field(default_factory=WriteStats)
     formats: Counter[str] = field(default_factory=Counter)
@@ -43,7 +48,10 @@ class S3Report:
             "already_seen": self.already_seen, "stale": self.stale, "unreadable": self.unreadable,
             "no_schema": self.no_schema, "buckets_refreshed": self.buckets_refreshed,
             "step_runs_with_metrics": self.step_runs_with_metrics, "bytes_read": self.bytes_read,
-            "get_requests": self.get_requests, "formats": dict(sorted(self.formats.items())),
+            "get_requests": self.get_requests, "history_datasets": self.history_datasets,
+            "history_versions": self.history_versions, "history_partitions": self.history_partitions,
+            "history_partitions_read": self.history_partitions_read, "history_bytes_read": self.history_bytes_read,
+            "formats": dict(sorted(self.formats.items())),
             "nodes_written": self.writes.nodes, "relationships_written": self.writes.relationships,
             "errors": self.errors, "seconds": round(time.perf_counter() - self.started, 3),
         }

@@ -33,13 +33,17 @@ class StoredSchema:
     newest_object: str | None = None
     newest_object_etag: str | None = None
     newest_object_time: datetime | None = None
+    format: str | None = None
+    # {id, fingerprint, version, columns, observed_at, object, first_seen_object}, by version
+    versions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def stored_schema(row: Mapping[str, Any]) -> StoredSchema:
     """A graphstore.s3_state `schemas` row as a StoredSchema."""
     versions = list(row.get("versions") or [])
     stored = StoredSchema(row["uri"], newest_object=row.get("newest"), newest_object_etag=row.get("etag"),
-                          newest_object_time=row.get("time"), version_ids={v["id"] for v in versions})
+                          newest_object_time=row.get("time"), version_ids={v["id"] for v in versions},
+                          format=row.get("format"), versions=sorted(versions, key=lambda v: v.get("version") or 0))
     current = next((v for v in versions if v["id"] == row.get("current")), None)
     if current is None and versions:  # no pointer (older writer): the highest version
         current = max(versions, key=lambda v: v.get("version") or 0)

@@ -68,6 +68,8 @@ class S3Source(Source):
         scan.add_argument("uri", help="s3://bucket/prefix")
         scan.add_argument("--region", help="the bucket's region (default: the first of LINEAGE_REGIONS, or AWS_REGION)")
         scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+        scan.add_argument("--history", action="store_true",
+                          help="also read each dataset's schema history, one object per partition, oldest first")
         from jobs.sources.s3.scan import cmd_scan
 
         return {"scan": cmd_scan}

@@ -17,15 +17,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from collector.aws import Aws
 from collector.s3.extract import ExtractOptions, Observation, extract
-from collector.s3.objects import ObjectReader, ObjectRef, error_reason, head_object, list_objects, newest
+from collector.s3.objects import ObjectReader, ObjectRef, error_reason, head_object, list_objects
 from collector.s3.report import S3Report
 from collector.s3.reports import REPORT_NAMES
+from collector.s3.tables import TABLE_FORMATS, pick_object, pick_table_object, table_kind
 from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
 from collector.s3uri import DatasetRules, active_rules, ancestors, dataset_uri, folder_dataset, is_marker, split
 from graphstore.model import Graph
 from graphstore.s3_state import S3State
 from graphstore.writer import GraphWriter
 from jobs.sources.s3.enrich import PostureKeeper, ReportReader
+from jobs.sources.s3.history import record_histories
 
 log = logging.getLogger("lineage.s3")
 Progress = Callable[..., None]  # (message, done=None, total=None)
@@ -40,6 +42,8 @@ class S3Options:
     posture_refresh_seconds: float = 6 * 3600
     list_max_pages: int = 10  # per dataset in a rescan: 10,000 objects
     workers: int = 4
+    history_max_partitions: int = 200  # `scan --history`: partitions read before sampling
+    history_on_first_scan: int = 50  # a new dataset's first scan reads its history within this; 0: off
 
 
 def utcnow() -> datetime:
@@ -83,7 +87,7 @@ class S3Datasets:
         data = [o for o in objects if not is_marker(o.key, self.rules)]
         report.objects += len(data)
         groups = self.resolve(data)
-        self.observe({dataset: newest(objs) for dataset, objs in groups.items()}, source=source, report=report)
+        self.observe({dataset: pick_object(objs) for dataset, objs in groups.items()}, source=source, report=report)
         self.reports.attach_objects(groups, report, source)
         self.posture.ensure({o.bucket for o in data}, report, source=source)
         return report
@@ -98,7 +102,9 @@ class S3Datasets:
         todo: dict[str, ObjectRef] = {}
         for dataset, obj in picks.items():
             known = stored.get(dataset)
-            if known and obj.etag and (known.newest_object, known.newest_object_etag) == (obj.uri, obj.etag):
+            seen = known and obj.etag and (known.newest_object, known.newest_object_etag) == (obj.uri, obj.etag)
+            # a table's schema is in its metadata files: a data file of it says nothing new
+            if seen or (known and known.format in TABLE_FORMATS and not table_kind(obj.key)):
                 report.already_seen += 1
                 graph.node("Dataset", dataset, {"scanned_at": now, "scan_error": ""})
             else:
@@ -143,7 +149,11 @@ class S3Datasets:
 
     # --- on demand: scan a prefix ---------------------------------------------------------
 
-    def scan(self, bucket: str, prefix: str = "", progress: Progress | None = None) -> S3Report:
+    def scan(self, bucket: str, prefix: str = "", progress: Progress | None = None, *,
+             history: bool = False) -> S3Report:
+        """Read the datasets under a prefix. With `history`, first each dataset's schema history from its
+        partitions (sampled above LINEAGE_S3_HISTORY_MAX_PARTITIONS); without, only for datasets without a
+        stored schema, within LINEAGE_S3_HISTORY_ON_FIRST_SCAN partitions."""
         report = S3Report()
         root = f"s3://{bucket}/{prefix}"
         self.posture.ensure({bucket}, report, source="scan", force=True)
@@ -160,12 +170,16 @@ class S3Datasets:
             if not objects:
                 return report
         report.objects = len(objects)
-        groups = self.resolve(objects)
+        groups = _under_table_roots(self.resolve(objects))
+        limit = self.options.history_max_partitions if history else self.options.history_on_first_scan
+        if limit > 0:
+            record_histories(self, {ds: objs for ds, objs in groups.items() if ds.startswith(root)}, limit,
+                             only_new=not history, report=report, progress=progress)
         extra = {ds: {"scanned_objects": len(objs), "scanned_bytes": sum(o.size or 0 for o in objs)}
                  for ds, objs in groups.items() if ds.startswith(root)}
         if progress:
             progress(f"{len(objects):,} objects in {len(groups):,} datasets")
-        self.observe({ds: newest(objs) for ds, objs in groups.items()}, source="scan", report=report,
+        self.observe({ds: pick_object(objs) for ds, objs in groups.items()}, source="scan", report=report,
                      progress=progress, extra=extra)
         self.reports.attach_objects(groups, report, "scan")
         return report
@@ -215,5 +229,16 @@ class S3Datasets:
                    if not is_marker(o.key, self.rules)]
         own = [o for o in objects if folder_dataset(o.bucket, o.key, self.rules) == dataset]
         pool = own or objects
-        return newest(pool) if pool else None
+        return (pick_table_object(objects) or pick_object(pool)) if pool else None
+
+
+def _under_table_roots(groups: dict[str, list[ObjectRef]]) -> dict[str, list[ObjectRef]]:
+    """Data folders inside a Delta or Iceberg table (`t/data/`) join the table's root dataset."""
+    roots = sorted((ds for ds, objs in groups.items() if pick_table_object(objs)), key=len, reverse=True)
+    if not roots:
+        return groups
+    out: dict[str, list[ObjectRef]] = {}
+    for ds, objs in groups.items():
+        out.setdefault(next((r for r in roots if ds.startswith(r)), ds), []).extend(objs)
+    return out
 

@@ -22,7 +22,7 @@ def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
         app.writer.ensure_schema()
         service = s3_service(app, args.region)
         with Progress(enabled=not args.json) as progress:
-            report = service.scan(bucket, prefix, progress=progress.update)
+            report = service.scan(bucket, prefix, progress=progress.update, history=args.history)
     finally:
         app.close()
     summary = report.as_dict()
@@ -39,6 +39,8 @@ def format_scan(uri: str, s: dict[str, Any]) -> str:
         f"  schemas: {s['new_versions']} new versions ({s['drift']} with drift), {s['unchanged']} unchanged, "
         f"{s['already_seen']} already seen, {s['unreadable']} unreadable, {s['no_schema']} without schema",
         f"  read: {s['bytes_read']:,} bytes in {s['get_requests']} ranged GETs",
+        f"  history: {s['history_datasets']} datasets, {s['history_partitions_read']:,} of "
+        f"{s['history_partitions']:,} partitions read, {s['history_versions']} versions added",
         f"  formats: {', '.join(f'{k} {v}' for k, v in s['formats'].items()) or '-'}",
         f"  buckets: {s['buckets_refreshed']} posture refreshed",
     ]

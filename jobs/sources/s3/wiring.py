@@ -38,7 +38,9 @@ def s3_options(settings: Settings) -> S3Options:
         extract=ExtractOptions(sample_rows=settings.s3_sample_rows, sample_bytes=settings.s3_sample_bytes,
                                footer_read_bytes=settings.s3_footer_read_bytes),
         report_names=tuple(settings.s3_report_names), report_max_bytes=settings.s3_report_max_bytes,
-        posture_refresh_seconds=settings.s3_posture_refresh_seconds, workers=min(8, settings.sync_workers))
+        posture_refresh_seconds=settings.s3_posture_refresh_seconds, workers=min(8, settings.sync_workers),
+        history_max_partitions=settings.s3_history_max_partitions,
+        history_on_first_scan=settings.s3_history_on_first_scan)
 
 
 def s3_service(app: Any, region: str | None = None) -> S3Datasets:
