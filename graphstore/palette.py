@@ -50,6 +50,7 @@ LABELS: Final[dict[str, Style]] = {
     "Table": Style("#0097A7", "#006978", LIGHT),
     "Column": Style("#80DEEA", "#4BACB8", DARK),
     "OpenLineageOutbox": Style("#CFD8DC", "#90A4AE", DARK),
+    "Lease": Style("#E0E0E0", "#757575", DARK),
 }
 
 SUCCEEDED: Final = "#43A047"
