@@ -51,10 +51,10 @@ def test_late_visibility_extensions_are_logged_and_counted(settings_env, sim, ca
     try:
         wait_for(lambda: len(consumer.inflight) > 0 and consumer.stats.total("extended") >= len(consumer.inflight),
                  60, "the heartbeat to extend the held messages")
-        assert consumer.stats.total("late_extensions") + consumer.stats.total("lapsed_extensions") == 0
+        late = lambda: consumer.stats.total("late_extensions") + consumer.stats.total("lapsed_extensions")
+        before = late()  # a loaded machine may already make some late: the starvation must add to them
         starve_other_threads(4.0)
-        wait_for(lambda: consumer.stats.total("late_extensions") + consumer.stats.total("lapsed_extensions") > 0,
-                 30, "the late extension to be counted")
+        wait_for(lambda: late() > before, 30, "the late extension to be counted")
     finally:
         stop.set()
         runner.join(20)
