@@ -32,7 +32,13 @@ class Neo4jOutage(Exception):
 
 
 def is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, (Neo4jOutage, *OUTAGE_ERRORS)) or timed_out(exc)
+    return isinstance(exc, (Neo4jOutage, *OUTAGE_ERRORS))
+
+
+def is_write_outage(exc: BaseException) -> bool:
+    """For writes, a transaction ended by its timeout is an outage too: hold the work and retry it later.
+    (A read past its timeout is the reader's answer: the query took too long.)"""
+    return is_outage(exc) or timed_out(exc)
 
 
 def timed_out(exc: BaseException) -> bool:
@@ -47,9 +53,7 @@ def as_outage() -> Iterator[None]:
     """Re-raise an outage-class driver error as Neo4jOutage; anything else passes unchanged."""
     try:
         yield
-    except Exception as exc:
-        if not is_outage(exc):
-            raise
+    except OUTAGE_ERRORS as exc:
         raise Neo4jOutage(f"{type(exc).__name__}: {exc}") from exc
 
 

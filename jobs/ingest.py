@@ -30,7 +30,7 @@ from neo4j import ManagedTransaction
 from collector.aws import describe_error as describe
 from collector.events import CloudEvent, GitPushEvent, Ignored, MalformedMessage, S3ObjectEvent, parse_body
 from collector.events.bounds import DEAD_LETTER, EventBounds, out_of_scope, too_late
-from graphstore.connection import Neo4jOutage, is_outage
+from graphstore.connection import Neo4jOutage, is_write_outage
 from graphstore.model import Graph, WriteStats, merge_into
 from graphstore.writer import GraphWriter
 from jobs.sources.base import Effect, EventHandler, Pending, Route
@@ -243,7 +243,7 @@ class EventIngest:
             report.writes = self.writer.write(merged, source="event", finish=_all_of(work) if work else None)
             results = report.writes.finish_result or {}
         except Exception as exc:
-            if is_outage(exc):
+            if is_write_outage(exc):
                 raise Neo4jOutage(describe(exc)) from exc
             log.warning("graph write of %d messages failed (%s); writing them one by one", len(ok), describe(exc))
             report.writes = self._write_one_by_one(ok)
@@ -267,7 +267,7 @@ class EventIngest:
             try:
                 stats.add(self.writer.write(h.graph, source="event"))
             except Exception as exc:
-                if is_outage(exc):
+                if is_write_outage(exc):
                     raise Neo4jOutage(describe(exc)) from exc
                 log.error("message %s: graph write failed: %s", h.message.message_id, describe(exc))
                 h.fail(FAILED, f"graph write: {describe(exc)}")
@@ -283,7 +283,7 @@ class EventIngest:
             with self.writer.driver.session(database=self.writer.database) as session:
                 return dict(session.execute_write(_all_of(work)))
         except Exception as exc:
-            if is_outage(exc):
+            if is_write_outage(exc):
                 raise Neo4jOutage(describe(exc)) from exc
             raise
 

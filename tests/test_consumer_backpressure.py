@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from config import load_settings
-from graphstore.connection import is_outage
+from graphstore.connection import is_write_outage
 from graphstore.model import Graph
 from graphstore.writer import GraphWriter
 from jobs.app import App
@@ -107,7 +107,7 @@ def test_a_write_that_waits_past_its_timeout_fails_as_an_outage_to_retry(neo4j):
         finally:
             blocker.rollback()
     # held and retried by the consumer, not dead-lettered
-    assert is_outage(raised.value), (getattr(raised.value, "code", None), str(raised.value))
+    assert is_write_outage(raised.value), (getattr(raised.value, "code", None), str(raised.value))
     assert time.monotonic() - started < 30
     writer.write(pipeline_graph("third"))  # the lock gone, writes go through
     records, _, _ = neo4j.execute_query("MATCH (p:Pipeline {arn: 'arn:p'}) RETURN p.name AS name")
