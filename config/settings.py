@@ -138,7 +138,8 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with one of {', '.join(f'{scheme}://' for scheme in allowed)}")
         return checks.url(value, allowed)
 
-    @field_validator("aws_endpoint_url", "sync_cron", "dead_letter_queue_url", "glue_catalog_id", mode="before")
+    @field_validator("aws_endpoint_url", "sync_cron", "dead_letter_queue_url", "glue_catalog_id", "openlineage_url",
+                     "openlineage_table_namespace", "openlineage_api_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -253,11 +254,6 @@ class Settings(BaseSettings):
         if value is not None:
             checks.header_safe(value.get_secret_value(), "the key")
         return value
-
-    @field_validator("openlineage_url", "openlineage_table_namespace", "openlineage_api_key", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("openlineage_url")
     @classmethod
