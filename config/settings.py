@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # Many workers: the scheduled reconciliation runs on the holder of a lease in Neo4j (docs/scaling.md)
     lease_ttl_seconds: float = Field(60, ge=5, le=3600)  # a dead holder's lease is taken over after this
     worker_id: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9._:@/-]+$")  # default: host-pid-random
+    # Stale cleanup (docs/graph-model.md, "Retirement"): what a complete look no longer finds is retired after
+    # this grace period; retired nodes are deleted after the second period, 0 = kept forever.
+    retire_after_seconds: int = Field(0, ge=0, le=365 * 86_400)
+    retired_delete_after_seconds: int = Field(0, ge=0, le=10 * 365 * 86_400)
 
     write_batch_size: int = Field(1000, ge=1, le=50_000)
     write_timeout_seconds: float = Field(300, ge=0, le=86_400)  # per write transaction; 0: the server's own

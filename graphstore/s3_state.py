@@ -71,12 +71,14 @@ class S3State(Reader):
         return [r["name"] for r in rows]
 
     def datasets_to_rescan(self, cutoff: datetime, limit: int) -> list[RescanTarget]:
-        """Concrete datasets not looked at since `cutoff`, never-scanned first."""
+        """Concrete datasets not looked at since `cutoff`: first those never scanned or handed back by a stopping
+        worker since their last scan (`schema_read_due`), then the longest unscanned."""
         rows = self._read(
             "MATCH (d:Dataset) WHERE NOT d.uri CONTAINS '{' AND coalesce(d.templated, false) = false "
-            "AND (d.scanned_at IS NULL OR d.scanned_at < $cutoff) "
+            "WITH d, d.scanned_at IS NULL OR coalesce(d.scanned_at < d.schema_read_due, false) AS due "
+            "WHERE due OR d.scanned_at < $cutoff "
             "RETURN d.uri AS uri, d.newest_object AS newest, d.newest_object_etag AS etag, d.newest_object_time AS time "
-            "ORDER BY d.scanned_at IS NOT NULL, d.scanned_at, d.uri LIMIT $limit", cutoff=cutoff, limit=limit)
+            "ORDER BY due DESC, d.scanned_at, d.uri LIMIT $limit", cutoff=cutoff, limit=limit)
         return [RescanTarget(r["uri"], r["newest"], r["etag"], _native(r["time"])) for r in rows]
 
     def report_candidates(self, execution_arns: list[str] | None, limit: int) -> list[ReportCandidate]:

@@ -1,4 +1,4 @@
-"""What the graph already knows, read so that syncs fetch only what changed; and retirement.
+"""What the graph already knows, read so that syncs fetch only what changed; and stale definitions.
 
 "Stored terminal" means terminal *as read from AWS* (`state_observed_at` set: the state came from a
 Describe/List call, graphstore.model.observed): a terminal state only an event reported is fetched
@@ -52,20 +52,13 @@ class GraphState(Reader):
             return set()
         return {r["arn"] for r in self._read(query, arns=arns, terminal=TERMINAL_JOB)}
 
-    def retire_missing_pipelines(self, region: str, account: str, present: list[str]) -> int:
-        rows = self._write(
-            "MATCH (p:Pipeline {region: $region, account: $account}) "
-            "WHERE NOT p.arn IN $present AND coalesce(p.retired, false) = false "
-            "SET p.retired = true RETURN count(p) AS n",
-            region=region, account=account, present=present)
-        return int(rows[0]["n"])
-
     def retire_stale_definition(self, pipeline_arn: str, definition_hash: str) -> int:
         """Steps and definition-level edges the current definition no longer has stop being current."""
         rows = self._write(
             "MATCH (p:Pipeline {arn: $arn})-[:HAS_STEP]->(s:Step) "
             "WHERE s.definition_hash <> $hash "
-            "SET s.retired = true "
+            "SET s.retired_at = CASE WHEN s.retired THEN coalesce(s.retired_at, datetime()) ELSE datetime() END, "
+            "s.retired = true "
             "WITH count(s) AS retired "
             "OPTIONAL MATCH (:Pipeline {arn: $arn})-[:HAS_STEP]->(:Step)-[r]-() "
             "WHERE r.definition_hash IS NOT NULL AND r.definition_hash <> $hash "

@@ -213,6 +213,7 @@ class Consumer:
         self._commits_done.set()
         deleter.join(max(0.5, deadline - 0.5 - time.monotonic()))
         released = self.heartbeat.release_all()
+        after_commit = self.ingest.stop(max(1.0, deadline - 1.0 - time.monotonic()))
         for listener in self.listeners:  # after the last commit; within what is left of the deadline
             listener.stop(max(0.5, deadline - time.monotonic()))
         self._finished.set()
@@ -220,7 +221,7 @@ class Consumer:
         self.stats.running = False
         log.info("consumer stopped", extra={"fields": {
             "received": self.stats.total("received"), "deleted": self.stats.total("deleted"),
-            "failed": self.stats.total("failed"), "poison": self.stats.total("poison"), "released": released}})
+            "failed": self.stats.total("failed"), "poison": self.stats.total("poison"), "released": released, **after_commit}})
         return self.stats
 
     def _pause(self, seconds: float) -> bool:

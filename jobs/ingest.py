@@ -148,6 +148,19 @@ class EventIngest:
             total.update(self._edge)
         return total
 
+    def stop(self, timeout: float) -> dict[str, int]:
+        """After the last commit: each handler finishes or hands back its after-commit work, sharing `timeout`."""
+        deadline = time.monotonic() + timeout
+        counts: dict[str, int] = {}
+        for source in self.handlers:
+            try:
+                done = source.stop(max(0.0, deadline - time.monotonic())) or {}
+            except Exception:  # one handler's stop must not keep the others from theirs
+                log.exception("stopping the %s event handler failed", source.name)
+                continue
+            counts.update({f"{source.name}_{name}": value for name, value in done.items()})
+        return counts
+
     # --- prepare: parse, route, the sources' follow-ups ----------------------------------------
 
     def prepare(self, messages: Iterable[Message]) -> list[Handled]:

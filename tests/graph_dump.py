@@ -7,7 +7,7 @@ from neo4j import Driver
 
 from graphstore.schema import NODE_KEYS
 
-VOLATILE = {"last_seen", "first_seen", "state_observed_at"}  # when a read from AWS was made
+VOLATILE = {"last_seen", "first_seen", "state_observed_at", "listed_at"}  # when a read from AWS was made
 
 
 def _plain(value: Any) -> Any:

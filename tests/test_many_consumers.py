@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,3 +67,29 @@ def test_three_consumers_leave_the_graph_one_leaves(settings_env, sim, neo4j):
     assert len(one[0]) > 50 and len(one[1]) > 50
     differences = (sorted(set(three[0]) ^ set(one[0])), sorted(set(three[1]) ^ set(one[1])))
     assert differences == ([], [])
+
+
+def test_consume_until_empty_reads_the_schema_reads_still_waiting_out_their_interval(settings_env, sim, neo4j):
+    # Two waves of part files into seven folders: each folder's second read waits out the minute between reads
+    # of a dataset (LINEAGE_S3_SCHEMA_MIN_INTERVAL_SECONDS' default), and the queue is empty long before.
+    sqs = sim.client("sqs")
+    url, _ = make_queue(sqs, "lineage-events-stop", max_receives=5)
+    send(sqs, url, object_events("acme-ml-data", 7, NOW))
+    env = {**os.environ, **settings_env, "LINEAGE_QUEUE_URLS": url, "LINEAGE_QUEUE_WAIT_SECONDS": "10",
+           "LINEAGE_LOG_FORMAT": "json"}
+    command = [str(Path(sys.executable).with_name("lineage-collector")), "consume", "--until-empty"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    newest = "MATCH (d:Dataset) WHERE d.uri STARTS WITH 's3://acme-ml-data/landing/table' " \
+             "RETURN d.uri AS uri, d.newest_object AS newest ORDER BY uri"
+    deadline = time.monotonic() + 60
+    while len([r for r in neo4j.execute_query(newest).records if r["newest"]]) < 7:
+        assert time.monotonic() < deadline and process.poll() is None, "the first wave was never read"
+        time.sleep(0.1)
+    send(sqs, url, object_events("acme-ml-data", 14, NOW + timedelta(minutes=5))[7:])
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr[-3000:]
+    stopped = [json.loads(line) for line in stderr.splitlines() if '"consumer stopped"' in line]
+    assert stopped and stopped[0].get("s3_read_at_stop") == 7, json.dumps(stopped)
+    assert [(r["uri"], r["newest"]) for r in neo4j.execute_query(newest).records] == [
+        (f"s3://acme-ml-data/landing/table{i}/", f"s3://acme-ml-data/landing/table{i}/part-{i + 7:05d}.parquet")
+        for i in range(7)]

@@ -162,6 +162,57 @@ def test_a_burst_of_10000_part_files_costs_a_bounded_number_of_reads(app, sim, n
     print(f"\n10,000-object burst: {dict(sorted(reads.items()))}")
 
 
+def _hook_with_pending_reads(app, sim):
+    """A hook whose first read of each dataset is done and whose second waits out a minute's interval."""
+    body = parquet_bytes(rich_table(5))
+    start = datetime(2024, 1, 31, 12, tzinfo=timezone.utc)
+    events = []
+    for i, folder in enumerate(("orders", "refunds", "orders", "refunds")):
+        key = f"{folder}/part-{i}.parquet"
+        put(sim, key, body)
+        events.append(S3ObjectEvent(LAKE, key, "created", start + timedelta(seconds=i), len(body), f"etag-{i}"))
+    hook = build_s3_object_hook(app)
+    hook(events[:2])  # the first read of each folder starts at once
+    deadline = datetime.now() + timedelta(seconds=30)
+    while hook.counts["groups_read"] < 2 and datetime.now() < deadline:
+        hook.wait_idle(timeout=0.2)
+    hook(events[2:])  # within the interval: pending
+    return hook
+
+
+def newest(neo4j, folder: str) -> str:
+    return rows(neo4j, "MATCH (d:Dataset {uri: $uri}) RETURN d.newest_object AS n", uri=f"s3://{LAKE}/{folder}/")[0]["n"]
+
+
+def test_a_stopping_hook_reads_what_is_pending_at_once(app, sim, neo4j, monkeypatch):
+    monkeypatch.setenv("LINEAGE_S3_SCHEMA_MIN_INTERVAL_SECONDS", "60")
+    app.settings = load_settings()
+    hook = _hook_with_pending_reads(app, sim)
+    assert newest(neo4j, "orders").endswith("part-0.parquet")
+    counts = hook.stop(timeout=20)
+    assert counts == {"read_at_stop": 2, "handed_back": 0}
+    assert newest(neo4j, "orders").endswith("part-2.parquet") and newest(neo4j, "refunds").endswith("part-3.parquet")
+
+
+def test_a_stopping_hook_out_of_time_hands_its_reads_to_the_rescan(app, sim, neo4j, monkeypatch):
+    monkeypatch.setenv("LINEAGE_S3_SCHEMA_MIN_INTERVAL_SECONDS", "60")
+    app.settings = load_settings()
+    put(sim, "ledger/part-0.parquet", parquet_bytes(rich_table(5)))
+    service = s3_service(app)
+    assert service.scan(LAKE, "ledger/").extracted == 1  # scanned just now: not due for a rescan by age
+    hook = _hook_with_pending_reads(app, sim)
+    assert hook.stop(timeout=0) == {"read_at_stop": 0, "handed_back": 2}
+    assert newest(neo4j, "orders").endswith("part-0.parquet")
+    due = rows(neo4j, "MATCH (d:Dataset) WHERE d.schema_read_due IS NOT NULL RETURN d.uri AS uri ORDER BY uri")
+    assert [r["uri"] for r in due] == [f"s3://{LAKE}/orders/", f"s3://{LAKE}/refunds/"]
+    targets = service.state.datasets_to_rescan(datetime.now(timezone.utc) - timedelta(hours=1), limit=10)
+    assert [t.uri for t in targets] == [f"s3://{LAKE}/orders/", f"s3://{LAKE}/refunds/"]
+    report = service.rescan(datetime.now(timezone.utc) - timedelta(hours=1), limit=10)
+    assert report.extracted == 2
+    assert newest(neo4j, "orders").endswith("part-2.parquet") and newest(neo4j, "refunds").endswith("part-3.parquet")
+    assert service.state.datasets_to_rescan(datetime.now(timezone.utc) - timedelta(hours=1), limit=10) == []
+
+
 def test_scan_cli_and_rescan_of_changed_datasets(app, sim, neo4j, capsys):
     put(sim, "crm/customers/2024/01/31/export.csv", b"id,name\n1,a\n2,b\n")
     put(sim, "crm/customers/2024/01/31/_SUCCESS", b"")

@@ -150,8 +150,12 @@ def test_changed_definition_retires_missing_steps_and_deleted_pipelines(app, sim
     client.update_pipeline(PipelineName="churn-training", PipelineDefinition=json.dumps(changed))
     client.delete_pipeline(PipelineName="daily-scoring", ClientRequestToken="delete-daily-scoring-0000000000000001")
     run_sync(app)
-    retired = {r["name"] for r in rows(neo4j, "MATCH (s:Step {retired: true}) RETURN s.name AS name")}
+    retired = {r["name"] for r in rows(neo4j, "MATCH (:Pipeline {name: 'churn-training'})-[:HAS_STEP]->"
+                                              "(s:Step {retired: true}) RETURN s.name AS name")}
     assert retired == {"CheckChurnAuc", "RegisterChurnModel-RegisterModel", "CreateChurnModel-CreateModel",
                        "ChurnAucTooLow"}
     assert rows(neo4j, "MATCH (:Step {name: 'CheckChurnAuc'})-[r:PRECEDES]-() RETURN count(r) AS n") == [{"n": 0}]
     assert rows(neo4j, "MATCH (p:Pipeline {name: 'daily-scoring'}) RETURN p.retired AS r") == [{"r": True}]
+    assert rows(neo4j, "MATCH (:Pipeline {name: 'daily-scoring'})-[:HAS_STEP]->(s:Step) "
+                       "RETURN count(s) = sum(CASE WHEN s.retired THEN 1 ELSE 0 END) AS all_retired") == [
+        {"all_retired": True}]  # its steps go with it

@@ -30,6 +30,7 @@ class S3Report:
     history_partitions: int = 0
     history_partitions_read: int = 0
     history_bytes_read: int = 0
+    retired: int = 0  # datasets a rescan found without objects past the grace period
     errors: list[str] = field(default_factory=list)
     writes: WriteStats = field(default_factory=WriteStats)
     formats: Counter[str] = field(default_factory=Counter)
@@ -51,6 +52,7 @@ class S3Report:
             "get_requests": self.get_requests, "history_datasets": self.history_datasets,
             "history_versions": self.history_versions, "history_partitions": self.history_partitions,
             "history_partitions_read": self.history_partitions_read, "history_bytes_read": self.history_bytes_read,
+            "retired": self.retired,
             "formats": dict(sorted(self.formats.items())),
             "nodes_written": self.writes.nodes, "relationships_written": self.writes.relationships,
             "errors": self.errors, "seconds": round(time.perf_counter() - self.started, 3),

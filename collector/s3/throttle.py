@@ -87,6 +87,11 @@ class DatasetThrottle:
         self._forget(now)
         return out
 
+    def take_all(self, limit: int | None = None) -> list[tuple[str, list[ObjectRef]]]:
+        """Pending groups, longest-waiting first, whatever their interval or the rate: for a stopping worker."""
+        groups = sorted(self.pending, key=self._ready_at)[:limit]
+        return [(group, list(self.pending.pop(group).values())) for group in groups]
+
     def wait_time(self) -> float | None:
         """Seconds until `due` can return something; None when nothing is pending."""
         if not self.pending:

@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from neo4j import ManagedTransaction
@@ -116,6 +117,11 @@ class EventHandler:
         for redelivery (its graph effect is idempotent)."""
         return None
 
+    def stop(self, timeout: float) -> Mapping[str, int] | None:
+        """The consumer is stopping, its last commit made: finish or hand back after-commit work (within
+        `timeout` seconds); returns counts for the stop's log line."""
+        return None
+
 
 class Source:
     name: ClassVar[str] = ""
@@ -148,6 +154,13 @@ def reconcile(app: App, sources: Sequence[Source], request: SyncRequest) -> Sync
         if request.stop.is_set():
             break
         source.reconcile(request, report)
+    delete_after = app.settings.retired_delete_after_seconds
+    if delete_after and not request.stop.is_set():  # opt-in: what was retired long enough goes, in batches
+        from graphstore.retirement import Retirement
+
+        before = datetime.now(timezone.utc) - timedelta(seconds=delete_after)
+        deleted = Retirement(app.driver, app.settings.neo4j_database).delete_retired(before)
+        report.sources["retirement"] = {"deleted": deleted}
     report.aws_calls = app.aws.reset_counts()
     report.seconds = time.perf_counter() - started
     log.info("sync finished", extra={"fields": {k: v for k, v in report.as_dict().items() if k != "errors"}})

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,6 +24,7 @@ from collector.s3.tables import TABLE_FORMATS, pick_object, pick_table_object, t
 from collector.s3.versioning import StoredSchema, plan_observation, stored_schema
 from collector.s3uri import DatasetRules, active_rules, ancestors, dataset_uri, folder_dataset, is_marker, split
 from graphstore.model import Graph
+from graphstore.retirement import Retirement
 from graphstore.s3_state import S3State
 from graphstore.writer import GraphWriter
 from jobs.sources.s3.enrich import PostureKeeper, ReportReader
@@ -44,6 +45,7 @@ class S3Options:
     workers: int = 4
     history_max_partitions: int = 200  # `scan --history`: partitions read before sampling
     history_on_first_scan: int = 50  # a new dataset's first scan reads its history within this; 0: off
+    retire_after_seconds: float = 0  # a dataset whose objects are all gone retires after this (graphstore.retirement)
 
 
 def utcnow() -> datetime:
@@ -58,6 +60,7 @@ class S3Datasets:
         self.region = region or aws.default_region or "us-east-1"
         self.rules = rules or active_rules()
         self.now = now
+        self.retirement = Retirement(writer.driver, writer.database)
         self.posture = PostureKeeper(aws, writer, state, self.region, options.posture_refresh_seconds, now)
         self.reports = ReportReader(self, options.report_names, options.report_max_bytes)
 
@@ -92,6 +95,14 @@ class S3Datasets:
         self.posture.ensure({o.bucket for o in data}, report, source=source)
         return report
 
+    def hand_back(self, objects: list[ObjectRef]) -> None:
+        """Schema reads a stopping worker could not make: their datasets go first in the next rescan."""
+        graph = Graph()
+        for dataset in self.resolve([o for o in objects if not is_marker(o.key, self.rules)]):
+            graph.node("Dataset", dataset, {"schema_read_due": self.now()})
+        self.writer.write(graph, source="s3-event")
+        log.info("handed %d datasets' schema reads to the rescan", len(graph.nodes))
+
     def observe(self, picks: dict[str, ObjectRef], *, source: str, report: S3Report,
                 progress: Progress | None = None, extra: dict[str, dict[str, Any]] | None = None) -> None:
         """Read each dataset's chosen object unless its ETag was already observed; write the outcome."""
@@ -114,6 +125,7 @@ class S3Datasets:
         for dataset, props in (extra or {}).items():
             graph.node("Dataset", dataset, props)
         report.writes.add(self.writer.write(graph, source=source))
+        self.retirement.datasets_found_again(sorted(picks))
 
     def _plan(self, graph: Graph, dataset: str, obs: Observation, stored: StoredSchema | None, now: datetime,
               report: S3Report) -> None:
@@ -192,6 +204,7 @@ class S3Datasets:
         now = self.now()
         graph = Graph()
         picks: dict[str, ObjectRef] = {}
+        vanished: list[str] = []
 
         def newest_of(target: Any) -> tuple[Any, ObjectRef | None, str]:
             if stop is not None and stop.is_set():
@@ -210,11 +223,19 @@ class S3Datasets:
                     graph.node("Dataset", target.uri, {"scanned_at": now, "scan_error": error or (
                         "" if found else "no data objects")})
                     report.unchanged += int(found is not None)
+                    if found is None and not error:
+                        vanished.append(target.uri)
                     if error:
                         report.errors.append(f"{target.uri}: {error}")
                 else:
                     picks[target.uri] = found
         report.writes.add(self.writer.write(graph, source="rescan"))
+        if vanished:
+            retired = self.retirement.retire_vanished_datasets(
+                vanished, now, now - timedelta(seconds=self.options.retire_after_seconds))
+            for uri in retired:
+                log.info("dataset %s retired: no data objects left", uri)
+            report.retired += len(retired)
         report.objects = len(picks)
         self.observe(picks, source="rescan", report=report)
         self.posture.ensure({split(uri)[0] for uri in picks}, report, source="rescan")

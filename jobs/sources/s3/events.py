@@ -63,3 +63,11 @@ class S3Events(EventHandler):
                     h.fail("failed", f"S3 object hook: {type(exc).__name__}: {exc}")
                 break
         return {"datasets": datasets}
+
+    def stop(self, timeout: float) -> Mapping[str, int]:
+        counts: dict[str, int] = {}
+        for hook in self.hooks:
+            stop = getattr(hook, "stop", None)
+            for name, value in (stop(timeout) if stop else {}).items():
+                counts[name] = counts.get(name, 0) + value
+        return counts

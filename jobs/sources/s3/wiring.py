@@ -40,7 +40,7 @@ def s3_options(settings: Settings) -> S3Options:
         report_names=tuple(settings.s3_report_names), report_max_bytes=settings.s3_report_max_bytes,
         posture_refresh_seconds=settings.s3_posture_refresh_seconds, workers=min(8, settings.sync_workers),
         history_max_partitions=settings.s3_history_max_partitions,
-        history_on_first_scan=settings.s3_history_on_first_scan)
+        history_on_first_scan=settings.s3_history_on_first_scan, retire_after_seconds=settings.retire_after_seconds)
 
 
 def s3_service(app: Any, region: str | None = None) -> S3Datasets:
@@ -65,7 +65,7 @@ def build_s3_object_hook(app: Any, service: S3Datasets | None = None) -> S3Event
         report = service.observe_objects(objects, source="s3-event")
         log.info("s3 objects observed", extra={"fields": _log_fields(report)})
 
-    return S3EventHook(process, throttle, rules=service.rules)
+    return S3EventHook(process, throttle, rules=service.rules, hand_back=service.hand_back)
 
 
 # --- calls for the sync and the event paths ------------------------------------------------------

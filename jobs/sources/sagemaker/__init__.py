@@ -53,7 +53,8 @@ class SageMakerSource(Source):
         settings = self.app.settings
         executions = settings.executions_per_pipeline if request.executions is None else request.executions
         return SageMakerSync(self.app.aws, self.app.writer, self.app.state, executions=executions,
-                             workers=settings.sync_workers, progress=request.progress, stop=request.stop)
+                             workers=settings.sync_workers, progress=request.progress, stop=request.stop,
+                             retire_after_seconds=settings.retire_after_seconds)
 
     def reconcile(self, request: SyncRequest, report: SyncReport) -> None:
         self.syncer(request).run(self.app.regions(request.regions),

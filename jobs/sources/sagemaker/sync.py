@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -36,6 +36,7 @@ from collector.sagemaker.transform import (
     step_run_graph,
 )
 from graphstore.model import Graph, observed
+from graphstore.retirement import Retirement
 from graphstore.state import GraphState
 from graphstore.writer import GraphWriter
 from jobs.sources.base import SyncReport
@@ -46,7 +47,7 @@ log = logging.getLogger("lineage.sync")
 class SageMakerSync:
     def __init__(self, aws: Aws, writer: GraphWriter, state: GraphState, *, executions: int = 5,
                  workers: int = 4, progress: Callable[..., None] | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, retire_after_seconds: float = 0) -> None:
         self.aws = aws
         self.writer = writer
         self.state = state
@@ -54,6 +55,8 @@ class SageMakerSync:
         self.workers = workers
         self.progress = progress or (lambda *_: None)
         self.stop = stop or threading.Event()
+        self.retirement = Retirement(writer.driver, writer.database)
+        self.retire_after = timedelta(seconds=retire_after_seconds)
 
     def run(self, regions: list[str], pipeline_names: list[str] | None = None,
             report: SyncReport | None = None) -> SyncReport:
@@ -67,6 +70,7 @@ class SageMakerSync:
         return report
 
     def _sync_region(self, region: str, names: list[str], report: SyncReport) -> None:
+        listed_at = datetime.now(timezone.utc)
         client = self.aws.client("sagemaker", region)
         try:
             domains = fetch.list_domains(client)
@@ -101,9 +105,12 @@ class SageMakerSync:
                 self.progress(f"{region}: {name}", done, len(wanted))
         if not names and summaries:
             _, account = arn_parts(summaries[0]["PipelineArn"])
-            if account:
-                report.retired_pipelines += self.state.retire_missing_pipelines(
-                    region, account, [s["PipelineArn"] for s in summaries])
+            if account and not self.stop.is_set():  # a complete listing of this account and region
+                retired = self.retirement.retire_missing_pipelines(
+                    region, account, [s["PipelineArn"] for s in summaries], listed_at, listed_at - self.retire_after)
+                for arn in retired:
+                    log.info("pipeline %s retired: not in the listing of %s/%s", arn, account, region)
+                report.retired_pipelines += len(retired)
 
     def _sync_pipeline_safely(self, client: Any, summary: dict[str, Any],
                               domain_ids: dict[str, str]) -> dict[str, Any] | str:
