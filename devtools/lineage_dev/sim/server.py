@@ -32,7 +32,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from werkzeug.serving import make_server
 
-from lineage_dev.sim import faults, moto_sagemaker, moto_sqs, moto_sqs_move
+from lineage_dev.sim import faults, moto_cfn, moto_sagemaker, moto_sqs, moto_sqs_move
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -135,6 +135,8 @@ class _Middleware:
         call = _Call(environ, body)
         if not call.service:
             return self.app(environ, start_response)
+        if call.service == "cloudformation":
+            moto_cfn.install()  # on first use: it loads moto's ECS (and EC2) models
         product = PRODUCT_AGENT in environ.get("HTTP_USER_AGENT", "")
         names = frozenset(call.params()) if product else frozenset()
         with self.lock:
