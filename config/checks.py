@@ -16,6 +16,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _PIPELINE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}")
+_CLOUDWATCH_NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#: ]{1,255}")
 
 
 def shown(value: object, limit: int = 40) -> str:
@@ -159,6 +160,17 @@ def account_id(value: str) -> str:
 def pipeline_name(value: str) -> str:
     if not _PIPELINE_NAME.fullmatch(value):
         raise ValueError(f"{shown(value)} is not a SageMaker pipeline name (letters, digits and -, at most 256)")
+    return value
+
+
+def cloudwatch_namespace(value: str) -> str:
+    """A CloudWatch metric namespace: up to 255 of letters, digits and `. - _ / # :` or space, not only spaces,
+    not starting with a colon nor with `AWS/` (AWS's own)."""
+    if not _CLOUDWATCH_NAMESPACE.fullmatch(value) or not value.strip() or value.startswith(":"):
+        raise ValueError(f"{shown(value)} is not a CloudWatch namespace (up to 255 of letters, digits, "
+                         "'.', '-', '_', '/', '#', ':' and spaces)")
+    if value.startswith("AWS/"):
+        raise ValueError(f"{shown(value)}: namespaces starting with AWS/ are AWS's own")
     return value
 
 

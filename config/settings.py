@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # answer is status only. /health/details (counters, queue URLs, errors) is for `health_details`.
     health_host: str = "0.0.0.0"
     health_details: Literal["off", "loopback", "on"] = "loopback"
+    # Metrics (docs/metrics.md): Prometheus on the health port at /metrics, served as /health/details is;
+    # with metrics_emf, also one CloudWatch Embedded Metric Format line per commit and per scheduled job on stdout.
+    metrics_emf: bool = False
+    metrics_namespace: str = "LineageCollector"
 
     # event hardening (#11): what the consumer applies of an event (docs/events.md, "Bounds and scope")
     event_max_clock_skew_seconds: float = Field(300, ge=0, le=86_400)  # times later than receive + this: rejected
@@ -167,6 +171,11 @@ class Settings(BaseSettings):
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
         return None if value is None else checks.cron(value)
+
+    @field_validator("metrics_namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        return checks.cloudwatch_namespace(value)
 
     @field_validator("health_host", "api_host")
     @classmethod

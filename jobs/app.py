@@ -12,6 +12,7 @@ from graphstore.connection import open_driver
 from graphstore.state import GraphState
 from graphstore.views import Views
 from graphstore.writer import GraphWriter
+from jobs.metrics import EmfWriter, Metrics, ObservedWriter
 
 
 @dataclass
@@ -23,14 +24,22 @@ class App:
         return open_driver(self.settings.neo4j_uri, self.settings.neo4j_auth)
 
     @cached_property
+    def metrics(self) -> Metrics:
+        """This App's metrics, on a registry of its own (docs/metrics.md)."""
+        settings = self.settings
+        return Metrics(emf=EmfWriter(settings.metrics_namespace) if settings.metrics_emf else None)
+
+    @cached_property
     def aws(self) -> Aws:
-        return Aws(endpoint_url=self.settings.aws_endpoint_url, max_attempts=self.settings.aws_max_attempts)
+        aws = Aws(endpoint_url=self.settings.aws_endpoint_url, max_attempts=self.settings.aws_max_attempts)
+        aws.add_call_listener(self.metrics.aws_call)
+        return aws
 
     @cached_property
     def writer(self) -> GraphWriter:
-        return GraphWriter(self.driver, self.settings.neo4j_database, self.settings.write_batch_size,
-                           max_clock_skew_seconds=self.settings.event_max_clock_skew_seconds,
-                           timeout_seconds=self.settings.write_timeout_seconds or None)
+        return ObservedWriter(self.driver, self.settings.neo4j_database, self.settings.write_batch_size,
+                              max_clock_skew_seconds=self.settings.event_max_clock_skew_seconds,
+                              timeout_seconds=self.settings.write_timeout_seconds or None, metrics=self.metrics)
 
     @cached_property
     def state(self) -> GraphState:

@@ -221,7 +221,8 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         consumer.check_queues()  # fail at start, not at the first message
         background.append(("sqs-consumer", consumer.run))
     health = start_health(app, consumer)
-    worker = Worker(scheduled_jobs(app), background, shutdown_grace=worker_grace, lease=reconciliation_lease(app))
+    worker = Worker(scheduled_jobs(app), background, shutdown_grace=worker_grace, lease=reconciliation_lease(app),
+                    metrics=app.metrics)
     worker.install_signal_handlers()
     try:
         worker.run()

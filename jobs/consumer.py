@@ -29,7 +29,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from config import SettingsError
 from jobs.consumer_stats import ConsumerStats
 from jobs.inflight import InFlight
-from jobs.ingest import FAILED, OK, POISON, CommitReport, EventIngest, Handled, Message, Neo4jOutage, describe, sqs_sent_at
+from jobs.ingest import (
+    FAILED,
+    OK,
+    POISON,
+    CommitReport,
+    EventIngest,
+    Handled,
+    Message,
+    Neo4jOutage,
+    describe,
+    log_fields,
+    sqs_sent_at,
+)
+from jobs.metrics import Metrics
 from jobs.visibility import Heartbeat
 
 log = logging.getLogger("lineage.consumer")
@@ -106,7 +119,8 @@ class CommitListener(Protocol):
 
 class Consumer:
     def __init__(self, aws: Any, ingest: EventIngest, config: ConsumerConfig,
-                 stats: ConsumerStats | None = None, listeners: Sequence[CommitListener] = ()) -> None:
+                 stats: ConsumerStats | None = None, listeners: Sequence[CommitListener] = (),
+                 metrics: Metrics | None = None) -> None:
         if not config.queue_urls:
             raise SettingsError("invalid setting LINEAGE_QUEUE_URLS: no queue configured "
                                 "(set LINEAGE_QUEUE_URLS or pass --queue-url)")
@@ -114,6 +128,8 @@ class Consumer:
         self.ingest = ingest
         self.config = config
         self.stats = stats or ConsumerStats(config.queue_urls)
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.stats.listener = self.metrics.stats_added
         self.listeners = list(listeners)
         for listener in self.listeners:
             self.stats.extras[listener.name] = listener.snapshot
@@ -121,6 +137,7 @@ class Consumer:
         self._lock = threading.Lock()
         self.inflight = InFlight(config.max_inflight_messages, config.max_inflight_bytes)
         self.stats.extras["in_flight"] = self._inflight_snapshot
+        self.metrics.watch_consumer(self)
         self.heartbeat = Heartbeat(self.sqs, self.inflight, config.visibility_timeout, self.stats)
         self._ready: queue.Queue[list[Handled]] = queue.Queue(
             maxsize=max(4, 2 * config.commit_messages // max(1, config.batch_size)))
@@ -272,6 +289,7 @@ class Consumer:
                 log.exception("receive batch on %s is malformed", url)
                 self.stats.error(f"receive batch on {url}: {describe(exc)}")
                 continue
+            self.metrics.received(url, messages)
             self.inflight.add(messages, requested_at, self.config.visibility_timeout, reserved=wanted)
             if not raw:
                 with self._lock:
@@ -322,10 +340,11 @@ class Consumer:
             return
         poison = [h for h in handled if h.outcome == POISON]
         failed = [h for h in handled if h.outcome == FAILED]
-        if poison:
-            self._dispose_poison(url, poison)
+        dead_lettered = self._dispose_poison(url, poison) if poison else 0
         if failed:
             self._let_reappear(url, failed)
+        if poison or failed:
+            self.metrics.rejected(len(poison), dead_lettered, len(failed))
         ok = [h for h in handled if h.outcome == OK]
         self.inflight.wait(ok)
         while ok and not self._abandon.is_set():
@@ -352,7 +371,9 @@ class Consumer:
     def _let_reappear(self, url: str, failed: list[Handled]) -> None:
         for h in failed:
             log.warning("message %s on %s failed (receive %d): %s; it reappears after the visibility timeout",
-                        h.message.message_id, url, h.message.receive_count, h.error)
+                        h.message.message_id, url, h.message.receive_count, h.error,
+                        extra={"fields": log_fields(h.message)})
+        self.metrics.failed(url, failed)
         self._forget(url, failed)
         self.stats.add(url, failed=len(failed))
         self.stats.error(f"message {failed[-1].message.message_id}: {failed[-1].error}")
@@ -362,13 +383,16 @@ class Consumer:
 
     # --- poison messages ------------------------------------------------------------------------
 
-    def _dispose_poison(self, url: str, poison: list[Handled]) -> None:
+    def _dispose_poison(self, url: str, poison: list[Handled]) -> int:
+        """Dead-letter (or delete) unparseable messages; returns how many were dead-lettered."""
         self.stats.add(url, poison=len(poison))
+        self.metrics.poison(url, poison)
+        dead_lettered = 0
         to_delete: list[Handled] = []
         for h in poison:
             target = self._dead_letter.get(url) if self.config.poison_policy == "dead-letter" else None
             log.error("message %s on %s cannot be parsed: %s; %s", h.message.message_id, url, h.error,
-                      f"dead-lettered to {target}" if target else "deleted")
+                      f"dead-lettered to {target}" if target else "deleted", extra={"fields": log_fields(h.message)})
             if target is None:
                 to_delete.append(h)
                 continue
@@ -384,11 +408,13 @@ class Consumer:
                                               MessageAttributes=attributes)
                 to_delete.append(h)
                 self.stats.add(url, dead_lettered=1)
+                dead_lettered += 1
             except (ClientError, BotoCoreError) as exc:
                 log.error("message %s: cannot dead-letter it (%s); the redrive policy will", h.message.message_id,
-                          describe(exc))
+                          describe(exc), extra={"fields": log_fields(h.message)})
                 self._forget(url, [h])
         self._delete(url, to_delete)
+        return dead_lettered
 
     # --- commit and delete ----------------------------------------------------------------------
 
@@ -452,6 +478,7 @@ class Consumer:
                 self._let_reappear(url, failed)
             if ok:
                 self._deletes.put((url, ok))  # deleted by another thread while the next group is written
+        self.metrics.committed(report, group)
         committed = [h for h in group if h.outcome == OK]
         for listener in self.listeners if committed else ():
             try:
@@ -494,6 +521,7 @@ class Consumer:
                 continue
             for failure in response.get("Failed") or []:
                 h = chunk[int(failure["Id"])]
-                log.warning("message %s on %s not deleted: %s", h.message.message_id, url, failure.get("Message"))
+                log.warning("message %s on %s not deleted: %s", h.message.message_id, url, failure.get("Message"),
+                            extra={"fields": log_fields(h.message)})
             self.stats.add(url, deleted=len(response.get("Successful") or []))
             self._forget(url, chunk)

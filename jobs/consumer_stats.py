@@ -42,12 +42,15 @@ class ConsumerStats:
         self.neo4j_ok: bool | None = None
         self.running = False
         self.extras: dict[str, Callable[[], dict[str, Any]]] = {}  # name -> snapshot of a commit listener
+        self.listener: Callable[[str, dict[str, int]], None] | None = None  # told of every add (jobs/metrics.py)
 
     def add(self, url: str, **counts: int) -> None:
         with self._lock:
             counters = self.queues.setdefault(url, QueueCounters())
             for name, n in counts.items():
                 setattr(counters, name, getattr(counters, name) + n)
+        if self.listener is not None:
+            self.listener(url, counts)
 
     def add_events(self, url: str, kinds: Counter[str]) -> None:
         """Counts by event kind. Kinds come from message text (an ignored event's source and detail-type), so

@@ -1,13 +1,16 @@
-"""A tiny HTTP health endpoint for container and load-balancer health checks (stdlib only).
+"""A tiny HTTP health endpoint for container and load-balancer health checks (stdlib, and prometheus-client's
+text exposition for /metrics).
 
     GET /health/live     200 while the worker's loops run (use this for the ECS container health check)
     GET /health/ready    200 while Neo4j answers
     GET /health          200 when the status is "ok", else 503
     GET /health/details  the full report: Neo4j's error, the consumer's counters per queue, its last error
+    GET /metrics         the process's Prometheus metrics (jobs/metrics.py, docs/metrics.md)
 
 The first three answer anyone with status only ({"status", "live", "ready", "reasons"}): no queue URL,
 account id, repository or error text. Details are served per `details`: "off" (404), "loopback" (only to
-127.0.0.1 and ::1, else 403; the peer's own address, never a forwarded header) or "on".
+127.0.0.1 and ::1, else 403; the peer's own address, never a forwarded header) or "on". /metrics follows
+the same policy: its labels name queues, scheduled jobs and the AWS operations called.
 """
 from __future__ import annotations
 
@@ -22,10 +25,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from neo4j import Driver
+from prometheus_client import CollectorRegistry, generate_latest
 
 from graphstore.connection import ping
 
 log = logging.getLogger("lineage.health")
+
+# Prometheus's classic text format, which every Prometheus server and the CloudWatch agent scrape
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Neo4jProbe:
@@ -84,13 +91,15 @@ def is_loopback(address: str) -> bool:
 
 class HealthServer:
     def __init__(self, port: int, probe: Neo4jProbe, consumer_snapshot: Callable[[], dict[str, Any]] | None = None,
-                 alive: Callable[[], bool] | None = None, host: str = "127.0.0.1", details: str = "loopback") -> None:
+                 alive: Callable[[], bool] | None = None, host: str = "127.0.0.1", details: str = "loopback",
+                 metrics: CollectorRegistry | None = None) -> None:
         if details not in ("off", "loopback", "on"):
             raise ValueError(f"details must be off, loopback or on, not {details!r}")
         self.probe = probe
         self.consumer_snapshot = consumer_snapshot
         self.alive = alive or (lambda: True)
         self.details = details
+        self.metrics = metrics  # None: no /metrics (404)
         server_class = _Server6 if ":" in host else _Server
         self._server = server_class((host, port), self._handler())
         self.host, self.port = host, self._server.server_address[1]
@@ -99,8 +108,8 @@ class HealthServer:
     def start(self) -> HealthServer:
         self.probe.start()
         self._thread.start()
-        log.info("health endpoint on %s port %d (/health, /health/live, /health/ready; details: %s)",
-                 self.host, self.port, self.details)
+        log.info("health endpoint on %s port %d (/health, /health/live, /health/ready; details%s: %s)",
+                 self.host, self.port, " and /metrics" if self.metrics is not None else "", self.details)
         return self
 
     def stop(self) -> None:
@@ -141,12 +150,17 @@ class HealthServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].rstrip("/") or "/health"
-                if path == "/health/details":
+                if path in ("/health/details", "/metrics"):
                     refusal = server._details_refusal(str(self.client_address[0]))
+                    if path == "/metrics" and server.metrics is None:
+                        refusal = 404
+                    what = "details are" if path == "/health/details" else "metrics are"
                     if refusal == 403:
-                        self._send(403, {"error": "details are served to loopback clients only"})
+                        self._send(403, {"error": f"{what} served to loopback clients only"})
                     elif refusal:
                         self._send(404, {"error": "not found", "paths": list(public)})
+                    elif path == "/metrics" and server.metrics is not None:
+                        self._send_bytes(200, generate_latest(server.metrics), METRICS_CONTENT_TYPE)
                     else:
                         self._send(200, server.report())
                     return
@@ -160,9 +174,11 @@ class HealthServer:
                 self._send(200 if healthy else 503, status)
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
-                payload = json.dumps(body, default=str).encode()
+                self._send_bytes(status, json.dumps(body, default=str).encode(), "application/json")
+
+            def _send_bytes(self, status: int, payload: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Cache-Control", "no-store")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

@@ -16,13 +16,16 @@ visibility timeout, dead-lettered after maxReceiveCount).
 from __future__ import annotations
 
 import gc
+import json
 import logging
+import re
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from neo4j import ManagedTransaction
@@ -50,6 +53,7 @@ __all__ = [
     "Neo4jOutage",
     "describe",
     "item_kind",
+    "log_fields",
     "sqs_sent_at",
     "tune_gc",
 ]
@@ -86,6 +90,38 @@ class Message:
     attributes: dict[str, Any] = field(default_factory=dict)  # SQS message attributes, kept when dead-lettering
     sent_at: datetime | None = None  # SQS's SentTimestamp (AWS-stamped): the receive time events are bounded by
 
+    @cached_property
+    def event_id(self) -> str | None:
+        """The EventBridge `id` the body names, if any (for log lines; read when first asked)."""
+        return event_id_of(self.body)
+
+
+_EVENT_ID = re.compile(r"[\x21-\x7e]{1,128}")  # visible ASCII: what EventBridge's UUIDs and PutEvents ids are
+
+
+def event_id_of(body: str) -> str | None:
+    """The `id` of an EventBridge event body, bare or in an SNS notification; None when the body is not JSON,
+    is another kind of message, or its id is not short visible ASCII. Never raises: a log line's field only."""
+    try:
+        doc = json.loads(body)
+        if isinstance(doc, dict) and doc.get("Type") == "Notification" and isinstance(doc.get("Message"), str):
+            doc = json.loads(doc["Message"])
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or "detail-type" not in doc:
+        return None
+    value = doc.get("id")
+    return value if isinstance(value, str) and _EVENT_ID.fullmatch(value) else None
+
+
+def log_fields(message: Message) -> dict[str, Any]:
+    """The fields of a log line about one message: its SQS message id and, when its body names one, its event id.
+    Never the body."""
+    fields: dict[str, Any] = {"message_id": message.message_id}
+    if message.event_id is not None:
+        fields["event_id"] = message.event_id
+    return fields
+
 
 def sqs_sent_at(raw: Mapping[str, Any]) -> datetime | None:
     """The SentTimestamp system attribute of a received SQS message (epoch milliseconds), if it was asked for."""
@@ -104,6 +140,7 @@ class Handled:
     graph: Graph = field(default_factory=Graph)
     kinds: Counter[str] = field(default_factory=Counter)
     effects: list[tuple[EventHandler, Effect]] = field(default_factory=list)
+    rejected: str | None = None  # POISON: the rejection's kind (rejected:malformed, out-of-scope:account...)
 
     def fail(self, outcome: str, error: str) -> None:
         self.outcome, self.error = outcome, error
@@ -186,7 +223,7 @@ class EventIngest:
         except MalformedMessage as exc:
             return self._reject(h, "rejected:malformed", str(exc))
         except Exception as exc:  # whatever one hostile body makes a parser do, it is that body's fault alone
-            log.exception("message %s: parsing raised", message.message_id)
+            log.exception("message %s: parsing raised", message.message_id, extra={"fields": log_fields(message)})
             return self._reject(h, "rejected:malformed", f"cannot be parsed: {describe(exc)}")
         late = too_late(items, message.sent_at or now, self.bounds.max_clock_skew)
         if late:
@@ -197,7 +234,8 @@ class EventIngest:
                 kind, why = scope
                 if self.bounds.out_of_scope == DEAD_LETTER:
                     return self._reject(h, kind, f"out of scope: {why}")
-                log.info("message %s: %s skipped, out of scope: %s", message.message_id, item_kind(item), why)
+                log.info("message %s: %s skipped, out of scope: %s", message.message_id, item_kind(item), why,
+                         extra={"fields": log_fields(message)})
                 h.kinds[kind] += 1
                 self._count(kind)
                 continue
@@ -206,13 +244,15 @@ class EventIngest:
             except MalformedMessage as exc:
                 return self._reject(h, "rejected:malformed", str(exc))
             except Exception as exc:  # routes are pure: the same event fails the same way every time
-                log.exception("message %s: cannot handle %s", message.message_id, type(item).__name__)
+                log.exception("message %s: cannot handle %s", message.message_id, type(item).__name__,
+                              extra={"fields": log_fields(message)})
                 return self._reject(h, "rejected:malformed", f"cannot be handled: {describe(exc)}")
         return h
 
     def _reject(self, h: Handled, kind: str, reason: str) -> Handled:
         """POISON: dead-lettered at once with the reason (jobs.consumer), counted by kind."""
         h.fail(POISON, reason)
+        h.rejected = kind
         self._count(kind)
         return h
 
@@ -282,7 +322,8 @@ class EventIngest:
             except Exception as exc:
                 if is_write_outage(exc):
                     raise Neo4jOutage(describe(exc)) from exc
-                log.error("message %s: graph write failed: %s", h.message.message_id, describe(exc))
+                log.error("message %s: graph write failed: %s", h.message.message_id, describe(exc),
+                          extra={"fields": log_fields(h.message)})
                 h.fail(FAILED, f"graph write: {describe(exc)}")
         return stats
 

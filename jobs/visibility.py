@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from jobs.consumer_stats import ConsumerStats
 from jobs.inflight import Held, InFlight
-from jobs.ingest import describe
+from jobs.ingest import describe, log_fields
 
 log = logging.getLogger("lineage.consumer")
 
@@ -86,8 +86,9 @@ class Heartbeat:
             landed = time.monotonic()
             extended = [chunk[int(ok["Id"])] for ok in response.get("Successful") or []]
             for failure in response.get("Failed") or []:
-                log.warning("visibility of message %s on %s not changed: %s", chunk[int(failure["Id"])].message.message_id,
-                            url, failure.get("Message") or failure.get("Code"))
+                message = chunk[int(failure["Id"])].message
+                log.warning("visibility of message %s on %s not changed: %s", message.message_id,
+                            url, failure.get("Message") or failure.get("Code"), extra={"fields": log_fields(message)})
             changed += len(extended)
             if timeout and extended:
                 self._measure(url, extended, landed)

@@ -58,7 +58,7 @@ def event_consumer(app: App, **overrides: Any) -> Any:
 
         listeners.append(live_emitter(app))
     return Consumer(app.aws, event_ingest(app), ConsumerConfig.from_settings(app.settings, **overrides),
-                    listeners=listeners)
+                    listeners=listeners, metrics=app.metrics)
 
 
 def scheduled_jobs(app: App) -> list[Any]:
@@ -75,22 +75,26 @@ def reconciliation_lease(app: App) -> Any:
     from graphstore.lease import Lease
 
     owner = app.settings.worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-    return Lease(app.driver, "reconciliation", owner, app.settings.lease_ttl_seconds, app.settings.neo4j_database)
+    lease = Lease(app.driver, "reconciliation", owner, app.settings.lease_ttl_seconds, app.settings.neo4j_database)
+    app.metrics.watch_lease(lease)  # lineage_lease_held
+    return lease
 
 
 def start_health(app: App, consumer: Any = None) -> Any:
     """The health endpoint on LINEAGE_HEALTH_HOST:LINEAGE_HEALTH_PORT (none when the port is 0), its details
-    as LINEAGE_HEALTH_DETAILS allows."""
+    and the app's Prometheus metrics (/metrics) as LINEAGE_HEALTH_DETAILS allows."""
     settings = app.settings
     if not settings.health_port:
         return None
     from jobs.health import HealthServer, Neo4jProbe
 
     probe = Neo4jProbe(app.driver, settings.neo4j_database)
+    app.metrics.watch_neo4j(probe)
     return HealthServer(settings.health_port, probe,
                         consumer_snapshot=consumer.stats.snapshot if consumer else None,
                         alive=(lambda: consumer.stats.running) if consumer else None,
-                        host=settings.health_host, details=settings.health_details).start()
+                        host=settings.health_host, details=settings.health_details,
+                        metrics=app.metrics.registry).start()
 
 
 def offline_event_handlers(writer: Any) -> list[Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from config import Settings
+from jobs.metrics import Metrics
 
 log = logging.getLogger("lineage.worker")
 
@@ -54,9 +56,10 @@ def sync_trigger(settings: Settings) -> BaseTrigger:
 
 class Worker:
     def __init__(self, jobs: list[ScheduledJob], background: list[tuple[str, Task]] | None = None,
-                 shutdown_grace: float = 15.0, lease: Lease | None = None) -> None:
+                 shutdown_grace: float = 15.0, lease: Lease | None = None, metrics: Metrics | None = None) -> None:
         self.jobs = jobs
         self.lease = lease
+        self.metrics = metrics if metrics is not None else Metrics()
         self.background = background or []
         self.shutdown_grace = shutdown_grace
         self.stopping = threading.Event()
@@ -69,11 +72,16 @@ class Worker:
                 return
             if self.lease is not None and not self.lease.held:
                 log.info("job %s skipped: another worker holds the lease %s", job.id, self.lease.name)
+                self.metrics.job_skipped(job.id)
                 return
+            started = time.monotonic()
             try:
-                job.run(self.stopping)
+                result = job.run(self.stopping)
             except Exception:  # the schedule goes on; the next run retries
                 log.exception("scheduled job %s failed", job.id)
+                self.metrics.job_finished(job.id, time.monotonic() - started, ok=False)
+                return
+            self.metrics.job_finished(job.id, time.monotonic() - started, ok=True, result=result)
         return run
 
     def _skipped(self, event: JobExecutionEvent) -> None:

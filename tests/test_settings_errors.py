@@ -85,6 +85,9 @@ BAD = [
     ("LINEAGE_HEALTH_PORT", "70000", "less than or equal to 65535"),
     ("LINEAGE_HEALTH_HOST", "0.0.0.0:8080", "not an IP address or host name"),
     ("LINEAGE_HEALTH_DETAILS", "public", "'off', 'loopback' or 'on'"),
+    ("LINEAGE_METRICS_EMF", "yes please", "valid boolean"),
+    ("LINEAGE_METRICS_NAMESPACE", "AWS/Lineage", "namespaces starting with AWS/ are AWS's own"),
+    ("LINEAGE_METRICS_NAMESPACE", "Lineage$Collector", "not a CloudWatch namespace"),
     ("LINEAGE_EVENT_MAX_CLOCK_SKEW_SECONDS", "soon", "valid number"),
     ("LINEAGE_ACCOUNTS", "12345", "not a 12-digit AWS account id"),
     ("LINEAGE_OUT_OF_SCOPE", "drop", "should match pattern"),
@@ -221,8 +224,10 @@ def test_good_values_pass() -> None:
         dead_letter_queue_url="", git_repos=repos(branch="feature/sql-v2", secret_arn="arn:aws:secretsmanager:"
                                                   "eu-west-1:111122223333:secret:git-AbCdEf"),
         sql_table_locations='{"sales": "s3://acme-ml-data/sales/"}', health_host="::1", api_cors_origins="*",
-        sync_cron="*/15 * * * *", glue_catalog_id="111122223333", aws_endpoint_url="http://localhost:5000")
+        sync_cron="*/15 * * * *", glue_catalog_id="111122223333", aws_endpoint_url="http://localhost:5000",
+        metrics_emf="true", metrics_namespace="Acme/ML-Lineage_1 #prod:eu")
     assert len(settings.queue_urls) == 3 and settings.dead_letter_queue_url is None
+    assert settings.metrics_emf and settings.metrics_namespace == "Acme/ML-Lineage_1 #prod:eu"
     assert settings.git_repos[0].branch == "feature/sql-v2" and settings.sql_table_locations["sales"].startswith("s3://")
     for url in ["git@github.com:acme/sql.git", "ssh://git@gitlab.example:2222/a/b.git", "codecommit::eu-west-1://sql",
                 "file:///srv/git/sql.git", "/srv/git/sql"]:
