@@ -57,6 +57,17 @@ class SqlState(Reader):
             "DELETE r RETURN count(r) AS n", rows=rows)[0]["n"]
         return deleted
 
+    def retire_moved_locations(self, current: Iterable[tuple[str, str]]) -> int:
+        """(table, dataset URI) pairs just read from the settings or Glue: the table's earlier STORED_AT edges of
+        those origins to other datasets go (a table whose location changed moves)."""
+        rows = [{"table": table, "dataset": uri} for table, uri in current]
+        if not rows:
+            return 0
+        found = self._write(
+            "UNWIND $rows AS row MATCH (:Table {name: row.table})-[r:STORED_AT]->(d:Dataset) "
+            "WHERE r.via IN ['settings', 'glue'] AND d.uri <> row.dataset DELETE r RETURN count(r) AS n", rows=rows)
+        return int(found[0]["n"]) if found else 0
+
     def table_columns(self, tables: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
         """Known columns per table: Column nodes SQL lineage wrote, and the latest S3 schema of the
         dataset a table is stored at (SchemaVersion `columns`: JSON list of names or {name, type})."""

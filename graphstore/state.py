@@ -24,6 +24,7 @@ class PipelineState:
     last_modified: datetime | None = None
     definition: str | None = None
     terminal_executions: set[str] = field(default_factory=set)
+    domains: set[str] = field(default_factory=set)  # ids of the domains it is linked to (IN_DOMAIN)
 
 
 class GraphState(Reader):
@@ -31,12 +32,13 @@ class GraphState(Reader):
         rows = self._read(
             "OPTIONAL MATCH (p:Pipeline {arn: $arn}) "
             "OPTIONAL MATCH (e:PipelineExecution)-[:OF]->(p) WHERE e.status IN $terminal AND e.state_observed_at IS NOT NULL "
-            "RETURN p.last_modified AS last_modified, p.definition AS definition, collect(e.arn) AS done",
+            "RETURN p.last_modified AS last_modified, p.definition AS definition, "
+            "coalesce([(p)-[:IN_DOMAIN]->(d:Domain) | d.id], []) AS domains, collect(e.arn) AS done",
             arn=arn, terminal=TERMINAL_EXECUTION)
         row = rows[0] if rows else {}
         modified = row.get("last_modified")
         return PipelineState(modified.to_native() if modified is not None else None,
-                             row.get("definition"), set(row.get("done") or []))
+                             row.get("definition"), set(row.get("done") or []), set(row.get("domains") or []))
 
     def terminal(self, label: str, arns: Iterable[str]) -> set[str]:
         """Which of these Job / ModelPackage / Model ARNs are stored complete (never change again)."""
@@ -65,6 +67,15 @@ class GraphState(Reader):
             "DELETE r RETURN retired, count(r) AS edges",
             arn=pipeline_arn, hash=definition_hash)
         return int(rows[0]["retired"]) if rows else 0
+
+    def retire_domain_links(self, pipeline_arn: str, keep: str | None, domain_name: str | None) -> int:
+        """The pipeline's tags no longer name these domains: its other IN_DOMAIN edges go, and `domain_name`
+        follows the tags (removed with the tag)."""
+        rows = self._write(
+            "MATCH (p:Pipeline {arn: $arn}) SET p.domain_name = $name "
+            "WITH p OPTIONAL MATCH (p)-[r:IN_DOMAIN]->(d:Domain) WHERE $keep IS NULL OR d.id <> $keep "
+            "DELETE r RETURN count(r) AS n", arn=pipeline_arn, keep=keep, name=domain_name)
+        return int(rows[0]["n"]) if rows else 0
 
     # --- what the event path asks -------------------------------------------------------------
 

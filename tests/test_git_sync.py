@@ -294,6 +294,27 @@ def test_tables_link_to_s3_through_glue_settings_and_ddl_and_steps_run_sql(
                                               "Train"]}]
 
 
+def test_a_table_whose_glue_location_changed_moves_its_stored_at(remote, settings_env, sim, neo4j, monkeypatch,
+                                                                 tmp_path, apps):
+    glue = sim.client("glue")
+    glue.create_database(DatabaseInput={"Name": "stg"})
+    glue.create_table(DatabaseName="stg", TableInput={
+        "Name": "orders", "StorageDescriptor": {"Location": "s3://acme-lake/stg/orders/"}})
+    remote.commit("Add", {"models/features.sql": "CREATE TABLE ml.features AS SELECT id FROM stg.orders;"})
+    app = make_app(monkeypatch, tmp_path, [{"url": remote.url, "dialect": "hive", "name": "analytics"}],
+                   LINEAGE_GLUE_LOOKUP="true")
+    apps.append(app)
+    stored_at = "MATCH (t:Table {name: 'stg.orders'})-[r:STORED_AT]->(d:Dataset) RETURN d.uri AS d, r.via AS via"
+    git_sql_sync(app, app.settings).run()
+    assert rows(neo4j, stored_at) == [{"d": "s3://acme-lake/stg/orders/", "via": "glue"}]
+    glue.update_table(DatabaseName="stg", TableInput={
+        "Name": "orders", "StorageDescriptor": {"Location": "s3://acme-lake-v2/orders/"}})
+    remote.commit("Read more", {"models/features.sql": "CREATE TABLE ml.features AS SELECT id, amount FROM stg.orders;"})
+    report = git_sql_sync(app, app.settings).run()[0]
+    assert report.error is None and report.edges_retired >= 1
+    assert rows(neo4j, stored_at) == [{"d": "s3://acme-lake-v2/orders/", "via": "glue"}]
+
+
 def test_scheduled_job_is_offered_only_with_repos(settings_env, neo4j, monkeypatch, tmp_path, remote, apps):
     app = make_app(monkeypatch, tmp_path, [])
     apps.append(app)

@@ -159,3 +159,16 @@ def test_changed_definition_retires_missing_steps_and_deleted_pipelines(app, sim
     assert rows(neo4j, "MATCH (:Pipeline {name: 'daily-scoring'})-[:HAS_STEP]->(s:Step) "
                        "RETURN count(s) = sum(CASE WHEN s.retired THEN 1 ELSE 0 END) AS all_retired") == [
         {"all_retired": True}]  # its steps go with it
+
+
+def test_a_removed_domain_tag_removes_the_domain_link(app, sim, neo4j):
+    seeded = seed_demo_account(sim, now=NOW)
+    run_sync(app)
+    arn = next(r["arn"] for r in rows(neo4j, "MATCH (p:Pipeline)-[:IN_DOMAIN]->(:Domain) RETURN p.arn AS arn "
+                                             "ORDER BY arn LIMIT 1"))
+    assert seeded["pipelines"]
+    sim.client("sagemaker").delete_tags(ResourceArn=arn, TagKeys=["DomainName"])
+    run_sync(app)
+    assert rows(neo4j, "MATCH (p:Pipeline {arn: $arn}) RETURN p.domain_name AS name, "
+                       "COUNT { (p)-[:IN_DOMAIN]->() } AS links", arn=arn) == [{"name": None, "links": 0}]
+    assert rows(neo4j, "MATCH (p:Pipeline)-[:IN_DOMAIN]->(d:Domain) RETURN count(p) AS n")[0]["n"] == 5

@@ -83,6 +83,11 @@ def domains_graph(domains: Iterable[Mapping[str, Any]], region: str) -> Graph:
     return graph
 
 
+def pipeline_domain(tags: Mapping[str, str], domain_ids: Mapping[str, str]) -> str | None:
+    """The Studio domain id a pipeline's tags name (`DomainName`, else `sagemaker:domain-arn`), if any."""
+    return domain_ids.get(tags.get("DomainName", "")) or tags.get("sagemaker:domain-arn", "").rsplit("/", 1)[-1] or None
+
+
 def pipeline_graph(pipeline: Mapping[str, Any], tags: Mapping[str, str], parsed: PipelineDef | None,
                    domain_ids: Mapping[str, str], definition_text: str | None) -> Graph:
     """The pipeline, its domain link, its steps with their edges and definition-level data."""
@@ -100,7 +105,7 @@ def pipeline_graph(pipeline: Mapping[str, Any], tags: Mapping[str, str], parsed:
         "definition_hash": parsed.definition_hash if parsed else None,
         "parameters": _json(parsed.parameter_defaults) if parsed else None,
     })
-    domain_id = domain_ids.get(tags.get("DomainName", "")) or tags.get("sagemaker:domain-arn", "").rsplit("/", 1)[-1]
+    domain_id = pipeline_domain(tags, domain_ids)
     if domain_id:
         graph.rel("IN_DOMAIN", ref, graph.node("Domain", domain_id, {"name": tags.get("DomainName")}))
     if parsed:

@@ -200,6 +200,7 @@ class GitSqlSync:
         report.edges_retired = self.state.retire_file_edges(
             [(file_key(config.key_url, p), head) for p in lineages]
             + [(file_key(config.key_url, p), None) for p in removed])
+        report.edges_retired += self.state.retire_moved_locations((r.start[1], r.end[1]) for r in locations.rels.values())
         head_graph = Graph()
         repo_node(head_graph, config, head)
         self.writer.write(head_graph, source="git")  # last: a failure before this redoes the sync

@@ -31,6 +31,7 @@ from collector.sagemaker.transform import (
     job_key,
     model_graph,
     model_package_graph,
+    pipeline_domain,
     pipeline_graph,
     step_run_data_graph,
     step_run_graph,
@@ -160,6 +161,9 @@ class SageMakerSync:
             jobs += self._sync_execution(client, arn, name, execution_arn, definition, parsed, graph)
             fetched += 1
         writes = self.writer.write(observed(graph, started), source="sync")
+        domain = pipeline_domain(tags, domain_ids)
+        if stored.domains - {domain}:  # a removed or changed domain tag
+            self.state.retire_domain_links(arn, domain, tags.get("DomainName"))
         if parsed:
             self.state.retire_stale_definition(arn, parsed.definition_hash)
         return {"fetched": fetched, "skipped": skipped, "jobs": jobs, "writes": writes}
