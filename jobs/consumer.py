@@ -138,11 +138,12 @@ class Consumer:
         self.inflight = InFlight(config.max_inflight_messages, config.max_inflight_bytes)
         self.stats.extras["in_flight"] = self._inflight_snapshot
         self.metrics.watch_consumer(self)
-        self.heartbeat = Heartbeat(self.sqs, self.inflight, config.visibility_timeout, self.stats)
-        self._ready: queue.Queue[list[Handled]] = queue.Queue(
-            maxsize=max(4, 2 * config.commit_messages // max(1, config.batch_size)))
         self._gate = threading.Event()        # set while Neo4j takes writes; receivers wait on it
         self._gate.set()
+        self.heartbeat = Heartbeat(self.sqs, self.inflight, config.visibility_timeout, self.stats,
+                                   store_up=self._gate.is_set)
+        self._ready: queue.Queue[list[Handled]] = queue.Queue(
+            maxsize=max(4, 2 * config.commit_messages // max(1, config.batch_size)))
         self._halt = threading.Event()        # no more receiving
         self._receivers_done = threading.Event()
         self._abandon = threading.Event()     # shutdown deadline: stop retrying, release what is held

@@ -1,5 +1,7 @@
 """The visibility of in-flight messages: a heartbeat keeps them hidden while they are worked on, hands
-back those that waited a whole visibility window for a commit to start, and releases the rest at stop.
+back those that waited a whole visibility window for a commit to start (unless Neo4j is known to be
+down: then every worker would fail them alike, and a hand-back only burns a receive count towards the
+dead-letter queue), and releases the rest at stop.
 
 An extension falls due when half the visibility timeout is left, so it has half a window to land in.
 Each one is measured: one that lands with less than a quarter of the window left is late, one that
@@ -35,8 +37,10 @@ def _by_queue(items: Sequence[Held]) -> dict[str, list[Held]]:
 
 
 class Heartbeat:
-    def __init__(self, sqs: Callable[[str], Any], inflight: InFlight, timeout: int, stats: ConsumerStats) -> None:
+    def __init__(self, sqs: Callable[[str], Any], inflight: InFlight, timeout: int, stats: ConsumerStats,
+                 store_up: Callable[[], bool] = lambda: True) -> None:
         self.sqs, self.inflight, self.timeout, self.stats = sqs, inflight, timeout, stats
+        self.store_up = store_up
         self.margin = timeout / 2
         self.late_left = timeout / 4
         self.idle_interval = max(0.05, min(5.0, timeout / 4))  # how soon new or overdue messages are looked at
@@ -54,7 +58,7 @@ class Heartbeat:
 
     def beat(self) -> None:
         now = time.monotonic()
-        overdue = self.inflight.drop_overdue(now, self.timeout)
+        overdue = self.inflight.drop_overdue(now, self.timeout) if self.store_up() else []
         for url, items in _by_queue(overdue).items():
             count = self.change(url, items, 0)
             self.stats.add(url, handed_back=count)
