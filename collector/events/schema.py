@@ -406,12 +406,13 @@ class ModelPackageState(Strict):
         return data
 
 
-FeatureGroupArn = Annotated[str, StringConstraints(max_length=256, pattern=_SM + r"feature-group/\S+$")]
-FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+FeatureGroupArnText = Annotated[str, StringConstraints(max_length=256, pattern=_SM + r"feature-group/\S+$")]
+FeatureNameText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+StatusText = Status  # a model below has a field named Status
 
 
 class FeatureDefinition(Strict):
-    FeatureName: FeatureName
+    FeatureName: FeatureNameText
     FeatureType: Status | None = None
     CollectionType: Status | None = None
 
@@ -439,19 +440,19 @@ class FeatureOnlineStore(Strict):
 
 
 class FeatureOfflineStatus(Strict):
-    Status: Status | None = None
+    Status: StatusText | None = None
     BlockedReason: Text | None = None
 
 
 class FeatureGroupState(Strict):
     """The detail of a SageMaker Feature Group State Change: DescribeFeatureGroup's fields (docs/events.md)."""
 
-    FeatureGroupArn: FeatureGroupArn
-    FeatureGroupName: FeatureName | None = None
+    FeatureGroupArn: FeatureGroupArnText
+    FeatureGroupName: FeatureNameText | None = None
     FeatureGroupStatus: Status | None = None
     OfflineStoreStatus: FeatureOfflineStatus | None = None
-    RecordIdentifierFeatureName: FeatureName | None = None
-    EventTimeFeatureName: FeatureName | None = None
+    RecordIdentifierFeatureName: FeatureNameText | None = None
+    EventTimeFeatureName: FeatureNameText | None = None
     FeatureDefinitions: list[FeatureDefinition] | None = None
     OnlineStoreConfig: FeatureOnlineStore | None = None
     OfflineStoreConfig: FeatureOfflineStore | None = None
