@@ -246,7 +246,7 @@ def test_a_state_change_event_through_the_consumer_updates_the_status(app, sim, 
     older = ev.eventbridge(FEATURE_GROUP_STATE, {**detail, "FeatureGroupStatus": "Creating"}, now - timedelta(days=30),
                            resources=[group["FeatureGroupArn"]])
     newer = ev.eventbridge(FEATURE_GROUP_STATE, detail, now, resources=[group["FeatureGroupArn"]])
-    url, dlq = make_queue(sqs, "feature-events")
+    url, _dlq = make_queue(sqs, "feature-events")
     send(sqs, url, [newer, older])  # out of order: the older one must not win
     consumer = event_consumer(app, queue_urls=[url], until_empty=True, wait_seconds=1, visibility_timeout=30,
                               shutdown_seconds=10)
