@@ -292,3 +292,15 @@ def test_the_demo_account_with_its_feature_store(app, sim, neo4j):
     assert rows(neo4j, "MATCH (p:Pipeline {name: $p})-[:HAS_STEP]->(s:Step)-[:PRODUCES]->(g:FeatureGroup) "
                        "RETURN s.name AS step, g.name AS group", p=PIPELINE) == [
         {"step": "IngestSessionFeatures", "group": FEATURE_GROUP}]
+
+
+def test_the_worker_runs_a_feature_store_pass_on_the_sync_schedule(app, sim, neo4j, caplog):
+    from jobs.sources.feature_store import FeatureStoreSource
+
+    create_feature_group(sim)
+    [job] = FeatureStoreSource(app).scheduled_jobs()
+    assert job.id == "feature-store-sync"
+    with caplog.at_level("INFO", logger="lineage.sync"):
+        job.run(threading.Event())
+    assert any(r.getMessage() == "feature store sync finished" for r in caplog.records)
+    assert rows(neo4j, "MATCH (g:FeatureGroup) RETURN g.name AS n") == [{"n": FEATURE_GROUP}]

@@ -8,13 +8,18 @@ FeatureStoreOutput) comes with the SageMaker source's pipelines and jobs (collec
 """
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from collector.events import CloudEvent
 from collector.events.feature_store import FEATURE_GROUP_STATE, SOURCE, feature_group_state
-from jobs.sources.base import Effect, EventHandler, Route, Source, SyncReport, SyncRequest, reconcile
+from jobs.sources.base import Effect, EventHandler, Route, Source, SyncReport, SyncRequest
 from jobs.sources.feature_store.sync import FeatureStoreSync
+
+log = logging.getLogger("lineage.sync")
 
 __all__ = ["FeatureStoreEvents", "FeatureStoreSource", "FeatureStoreSync"]
 
@@ -50,9 +55,17 @@ class FeatureStoreSource(Source):
         from jobs.worker import ScheduledJob, sync_trigger
 
         settings = self.app.settings
-        return [ScheduledJob("feature-store-sync", sync_trigger(settings),
-                             lambda stop: reconcile(self.app, [self], SyncRequest(stop=stop)),
+        return [ScheduledJob("feature-store-sync", sync_trigger(settings), self._scheduled,
                              run_at_start=settings.sync_on_start)]
+
+    def _scheduled(self, stop: threading.Event) -> None:
+        """The worker's pass, on the sync's schedule; logged as its own line (not the reconciliation's
+        "sync finished", which names the SageMaker pass)."""
+        started = time.perf_counter()
+        report = self.syncer(SyncRequest(stop=stop)).run(self.app.regions(), SyncReport())
+        log.info("feature store sync finished", extra={"fields": {
+            **report.sources.get("feature_store", {}), "errors": len(report.errors),
+            "nodes_written": report.writes.nodes, "seconds": round(time.perf_counter() - started, 3)}})
 
     def event_handler(self) -> EventHandler:
         return FeatureStoreEvents()
