@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # this grace period; retired nodes are deleted after the second period, 0 = kept forever.
     retire_after_seconds: int = Field(0, ge=0, le=365 * 86_400)
     retired_delete_after_seconds: int = Field(0, ge=0, le=10 * 365 * 86_400)
+    # Feature Store (jobs/sources/feature_store): a listed group unchanged in status is described again once its
+    # last describe is this old (UpdateFeatureGroup moves no listed field); 0 = every group on every pass.
+    feature_group_refresh_seconds: int = Field(86_400, ge=0, le=365 * 86_400)
 
     write_batch_size: int = Field(1000, ge=1, le=50_000)
     write_timeout_seconds: float = Field(300, ge=0, le=86_400)  # per write transaction; 0: the server's own

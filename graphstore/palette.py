@@ -49,6 +49,8 @@ LABELS: Final[dict[str, Style]] = {
     "SqlFile": Style("#FFAB91", "#C97B63", DARK),
     "Table": Style("#0097A7", "#006978", LIGHT),
     "Column": Style("#80DEEA", "#4BACB8", DARK),
+    # SageMaker Feature Store
+    "FeatureGroup": Style("#00897B", "#005B4F", LIGHT),
     "OpenLineageOutbox": Style("#CFD8DC", "#90A4AE", DARK),
     "Lease": Style("#E0E0E0", "#757575", DARK),
 }

@@ -63,8 +63,8 @@ NODES: tuple[NodeLabel, ...] = (
     NodeLabel("Dataset", "uri", "An S3 location read or written, partitions and part files folded into one prefix",
               "normalised S3 URI; a prefix ends with `/`", ("bucket", "retired_at")),
     NodeLabel("Bucket", "name", "An S3 bucket with its security posture"),
-    NodeLabel("SchemaVersion", "id", "One schema a dataset has had, with the diff from the one before",
-              "dataset uri + `@` + fingerprint; a return to an older schema adds `#` + version"),
+    NodeLabel("SchemaVersion", "id", "One schema a dataset (or a feature group) has had, with the diff from the one before",
+              "dataset uri (feature group: its key) + `@` + fingerprint; a return to an older schema adds `#` + version"),
     NodeLabel("ModelPackageGroup", "arn", "A model registry group"),
     NodeLabel("ModelPackage", "arn", "A registered model version", indexes=("approval_status", "group"),
               read_state=("status", "approval_status")),
@@ -76,6 +76,10 @@ NODES: tuple[NodeLabel, ...] = (
     NodeLabel("Table", "name", "A table named by SQL",
               "dialect-normalised, qualified as far as the SQL says; `USE db` applies"),
     NodeLabel("Column", "key", "A column of a table", "table + `.` + column", ("table",)),
+    # SageMaker Feature Store (jobs/sources/feature_store)
+    NodeLabel("FeatureGroup", "arn", "A SageMaker Feature Store feature group, its features as its schema",
+              "lower-cased, as SageMaker spells it in job outputs; `arn_as_given` keeps another casing",
+              ("name", "retired_at"), read_state=("status", "offline_store_status", "failure_reason")),
     # Not lineage: OpenLineage events the live emission could not send yet (docs/openlineage.md)
     NodeLabel("OpenLineageOutbox", "id", "An OpenLineage event waiting to be sent again, oldest first",
               "hash of the event JSON", ("seq",)),
@@ -120,7 +124,7 @@ RELATIONSHIPS: tuple[Relationship, ...] = (
     Relationship("OF", ("Column",), ("Table",), (), "the table of a column"),
     Relationship("STORED_AT", ("Table",), ("Dataset",), (),
                  "where a table's data lives; via `sql` (a DDL LOCATION; then file, blob, parsed_at, commit, dialect), "
-                 "`glue` or `settings`; location", ("file",)),
+                 "`glue`, `settings` or `feature_store` (a feature group's offline store table); location", ("file",)),
     Relationship("DEFINES", ("SqlFile",), ("Table",), (),
                  "a table the file writes; file, blob, parsed_at, commit, dialect"),
     Relationship("READS", ("SqlFile",), ("Table",), (), "a table the file reads from outside itself; as DEFINES"),
@@ -128,6 +132,15 @@ RELATIONSHIPS: tuple[Relationship, ...] = (
     Relationship("CHANGED", ("Commit",), ("SqlFile",), (),
                  "history; change (`A`, `M`, `D`, `R`), old_path for renames"),
     Relationship("RUNS", ("Step",), ("SqlFile",), (), "a SQL file a step runs; via `code`, `argument` or `tag`"),
+    # SageMaker Feature Store: ingestion points the way data flows; the offline store is the group's data
+    Relationship("PRODUCES", _STEP_DATA, ("FeatureGroup",), ("name",),
+                 "a processing output with `FeatureStoreOutput` (name: its output name); feature_group as written, "
+                 "definition_hash on definition-level edges"),
+    Relationship("STORED_AT", ("FeatureGroup",), ("Dataset",), (),
+                 "the group's offline store; via `offline_store` (its resolved S3 URI) or `under_offline_store` "
+                 "(data read below it); location"),
+    Relationship("HAS_SCHEMA", ("FeatureGroup",), ("SchemaVersion",), (),
+                 "every feature set a group has had; current (true on exactly one), since, until"),
 )
 
 _NODES = {n.label: n for n in NODES}

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, decode_str, lint
 
+from collector.events import feature_store as feature_store_events
 from collector.events import s3 as s3_events
 from collector.events import sagemaker
 from collector.events.envelope import parse_body
@@ -136,7 +137,12 @@ def test_execution_role_reads_only_the_password_secret():
 def routed_by_consumer() -> dict[str, set[str]]:
     """source -> detail-types the consumer applies, from its own code (CodeCommit pushes, which need
     LINEAGE_GIT_REPOS, are not part of this stack)."""
-    return {sagemaker.SOURCE: set(sagemaker.detail_types()), "aws.s3": set(s3_events.EVENTBRIDGE_ACTIONS)}
+    return {sagemaker.SOURCE: sagemaker_routed(), "aws.s3": set(s3_events.EVENTBRIDGE_ACTIONS)}
+
+
+def sagemaker_routed() -> set[str]:
+    """The aws.sagemaker detail-types routed: the SageMaker source's and the Feature Store source's."""
+    return set(sagemaker.detail_types()) | set(feature_store_events.detail_types())
 
 
 def rule_detail_types(patterns: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -220,6 +226,13 @@ def sample_events() -> list[dict[str, Any]]:
                                   "DescribeHyperParameterTuningJob.fraud-hpo")):
         detail = event_samples._jsonable(api("sagemaker", fixture))
         events.append(event_samples.eventbridge(detail_type, detail, when))
+    group = f"arn:aws:sagemaker:us-east-1:{event_samples.ACCOUNT}:feature-group/clickstream-sessions"
+    events.append(event_samples.eventbridge(feature_store_events.FEATURE_GROUP_STATE, {
+        "FeatureGroupArn": group, "FeatureGroupName": "clickstream-sessions", "FeatureGroupStatus": "Created",
+        "RecordIdentifierFeatureName": "session_id", "EventTimeFeatureName": "event_time",
+        "FeatureDefinitions": [{"FeatureName": "session_id", "FeatureType": "String"},
+                               {"FeatureName": "event_time", "FeatureType": "Fractional"}],
+        "CreationTime": event_samples.millis(when)}, when, resources=[group]))
     return events
 
 
@@ -236,7 +249,8 @@ def handled(body: dict[str, Any]) -> bool:
     """Whether the consumer applies this message: parsed, a SageMaker event it routes or an S3 object event."""
     items = parse_body(json.dumps(body))
     return bool(items) and all(
-        isinstance(i, S3ObjectEvent) or (isinstance(i, CloudEvent) and sagemaker.is_known(i)) for i in items)
+        isinstance(i, S3ObjectEvent) or (isinstance(i, CloudEvent) and (
+            sagemaker.is_known(i) or feature_store_events.is_feature_store_event(i))) for i in items)
 
 
 @pytest.fixture
@@ -270,7 +284,7 @@ def test_stack_creates_queues_rules_service_and_roles(sim, secret_arn, monkeypat
     # rules: each targets the queue, their detail-types are the consumer's
     names = bus.list_rule_names_by_target(TargetArn=attributes["QueueArn"])["RuleNames"]
     rules = [bus.describe_rule(Name=name) for name in names]
-    assert len(rules) == 4 and all(r["State"] == "ENABLED" for r in rules)
+    assert len(rules) == 5 and all(r["State"] == "ENABLED" for r in rules)
     for rule in rules:
         assert [t["Arn"] for t in bus.list_targets_by_rule(Rule=rule["Name"])["Targets"]] == [attributes["QueueArn"]]
     patterns = [json.loads(r["EventPattern"]) for r in rules]
@@ -374,10 +388,10 @@ def test_stack_on_an_existing_cluster_for_other_accounts_without_buckets(sim, se
     arn = outputs["QueueArn"]
     bus = sim.client("events")
 
-    # no S3 rule; the three SageMaker rules accept the listed accounts only, and the policy names those three
+    # no S3 rule; the SageMaker rules accept the listed accounts only, and the policy names those
     rules = [bus.describe_rule(Name=n) for n in bus.list_rule_names_by_target(TargetArn=arn)["RuleNames"]]
     patterns = [json.loads(r["EventPattern"]) for r in rules]
-    assert rule_detail_types(patterns) == {sagemaker.SOURCE: set(sagemaker.detail_types())}
+    assert rule_detail_types(patterns) == {sagemaker.SOURCE: sagemaker_routed()}
     assert all(p["account"] == ["111122223333", "444455556666"] for p in patterns)
     url = queue_url(sim, outputs["QueueUrl"])
     policy = json.loads(sim.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])

@@ -80,6 +80,7 @@ BAD = [
     ("LINEAGE_WORKER_ID", "worker one", "should match pattern"),
     ("LINEAGE_RETIRE_AFTER_SECONDS", "-1", "greater than or equal to 0"),
     ("LINEAGE_RETIRED_DELETE_AFTER_SECONDS", "soon", "valid integer"),
+    ("LINEAGE_FEATURE_GROUP_REFRESH_SECONDS", "-5", "greater than or equal to 0"),
     ("LINEAGE_POISON_MESSAGES", "keep", "should match pattern"),
     ("LINEAGE_DEAD_LETTER_QUEUE_URL", "http://localhost:4566/queue/lineage-dlq", "not a 12-digit account id"),
     ("LINEAGE_HEALTH_PORT", "70000", "less than or equal to 65535"),

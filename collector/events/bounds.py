@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from collector.events.feature_store import is_feature_store_event
 from collector.events.model import CloudEvent, GitPushEvent, Item, S3ObjectEvent
 from collector.events.names import arn_parts
 from collector.events.sagemaker import is_known
@@ -44,7 +45,7 @@ def item_times(item: Item) -> Iterator[datetime]:
     if isinstance(item, CloudEvent):
         if item.time is not None:
             yield item.time
-        if not is_known(item):
+        if not (is_known(item) or is_feature_store_event(item)):
             return
         for name, value in item.detail.items():
             if name.endswith(("Time", "time")):

@@ -406,11 +406,74 @@ class ModelPackageState(Strict):
         return data
 
 
+FeatureGroupArnText = Annotated[str, StringConstraints(max_length=256, pattern=_SM + r"feature-group/\S+$")]
+FeatureNameText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+StatusText = Status  # a model below has a field named Status
+
+
+class FeatureDefinition(Strict):
+    FeatureName: FeatureNameText
+    FeatureType: Status | None = None
+    CollectionType: Status | None = None
+
+
+class FeatureS3Storage(Strict):
+    S3Uri: S3Location | None = None
+    ResolvedOutputS3Uri: S3Location | None = None
+
+
+class FeatureDataCatalog(Strict):
+    TableName: NameText | None = None
+    Database: NameText | None = None
+    Catalog: NameText | None = None
+
+
+class FeatureOfflineStore(Strict):
+    S3StorageConfig: FeatureS3Storage | None = None
+    DataCatalogConfig: FeatureDataCatalog | None = None
+    DisableGlueTableCreation: bool | None = None
+    TableFormat: Status | None = None
+
+
+class FeatureOnlineStore(Strict):
+    EnableOnlineStore: bool | None = None
+
+
+class FeatureOfflineStatus(Strict):
+    Status: StatusText | None = None
+    BlockedReason: Text | None = None
+
+
+class FeatureGroupState(Strict):
+    """The detail of a SageMaker Feature Group State Change: DescribeFeatureGroup's fields (docs/events.md)."""
+
+    FeatureGroupArn: FeatureGroupArnText
+    FeatureGroupName: FeatureNameText | None = None
+    FeatureGroupStatus: Status | None = None
+    OfflineStoreStatus: FeatureOfflineStatus | None = None
+    RecordIdentifierFeatureName: FeatureNameText | None = None
+    EventTimeFeatureName: FeatureNameText | None = None
+    FeatureDefinitions: list[FeatureDefinition] | None = None
+    OnlineStoreConfig: FeatureOnlineStore | None = None
+    OfflineStoreConfig: FeatureOfflineStore | None = None
+    RoleArn: Text | None = None
+    Description: Text | None = None
+    FailureReason: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _times(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            top_level_times(data, "feature group")
+        return data
+
+
 SAGEMAKER_DETAILS: dict[str, type[Strict]] = {
     "SageMaker Model Building Pipeline Execution Status Change": ExecutionStatus,
     "SageMaker Model Building Pipeline Execution Step Status Change": StepStatus,
     "SageMaker Model Package State Change": ModelPackageState,
     **JOB_MODELS,
+    "SageMaker Feature Group State Change": FeatureGroupState,
 }
 
 

@@ -14,6 +14,7 @@ from collector.sagemaker.expressions import (
     step_refs,
     walk_path,
 )
+from collector.sagemaker.feature_store import FeatureOutput, feature_store_outputs
 from collector.sagemaker.io import DataRef, find_data
 
 # Step type -> the kind of job a run of it creates (None: no SageMaker job).
@@ -50,6 +51,7 @@ class StepDef:
     depends_on: list[str] = field(default_factory=list)
     inputs: list[DataRef] = field(default_factory=list)
     outputs: list[DataRef] = field(default_factory=list)
+    feature_outputs: list[FeatureOutput] = field(default_factory=list)  # processing outputs into Feature Store
     attrs: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -203,6 +205,8 @@ def _describe(step: StepDef, resolver: Resolver) -> None:
         refs = find_data(args, resolver)
     step.inputs = [r for r in refs if r.direction == "input"]
     step.outputs = [r for r in refs if r.direction == "output"]
+    if step.type == "Processing":
+        step.feature_outputs = feature_store_outputs(args, resolver)
     attrs = {
         "Fail": lambda: {"error_message": resolver.text(args.get("ErrorMessage"))},
         "Lambda": lambda: {"function_arn": resolver.text(args.get("FunctionArn"))},

@@ -8,6 +8,7 @@ from typing import Any
 
 from collector.s3uri import guess_format, split
 from collector.sagemaker.definition import PipelineDef, StepDef
+from collector.sagemaker.feature_store import add_feature_outputs, feature_store_outputs
 from collector.sagemaker.io import DataRef, find_data
 from graphstore.model import Graph, NodeRef, utc
 
@@ -131,6 +132,7 @@ def add_step(graph: Graph, pipeline: NodeRef, step: StepDef, definition_hash: st
     })
     graph.rel("HAS_STEP", pipeline, ref)
     add_data(graph, ref, step.inputs + step.outputs, definition_hash=definition_hash)
+    add_feature_outputs(graph, ref, step.feature_outputs, pipeline[1], definition_hash=definition_hash)
 
 
 def execution_graph(execution: Mapping[str, Any], pipeline_arn: str,
@@ -229,6 +231,7 @@ def step_run_data_graph(execution_arn: str, step: StepDef) -> Graph:
     graph = Graph()
     ref = graph.node("StepRun", step_run_key(execution_arn, step.name))
     add_data(graph, ref, step.inputs + step.outputs)
+    add_feature_outputs(graph, ref, step.feature_outputs, execution_arn)
     return graph
 
 
@@ -287,6 +290,8 @@ def job_graph(kind: str, job: Mapping[str, Any]) -> Graph:
     if model:
         refs.append(DataRef("model", model, "output"))
     add_data(graph, ref, refs)
+    if kind == "ProcessingJob":
+        add_feature_outputs(graph, ref, feature_store_outputs(job), arn)
     return graph
 
 

@@ -12,7 +12,10 @@ Lineage (the direction data flows; `downstream` follows it, `upstream` goes agai
   Table|Dataset` and `Column -FEEDS-> Column`.
 * `RUN_OF` against its stored direction: a step's runs are downstream of the step (`Step -> StepRun`), so
   data a definition reads reaches what each run made, and what a run made has the definition upstream.
-* `STORED_AT` both ways: a table and the S3 data it is stored at are the same data.
+* `STORED_AT` both ways: a table and the S3 data it is stored at are the same data; so are a feature group
+  and its offline store (`FeatureGroup -STORED_AT-> Dataset`), which a processing job writes into
+  (`Step|StepRun|Job -PRODUCES-> FeatureGroup`): upstream of a model trained on the offline store is the
+  group, the job ingesting into it and that job's inputs.
 * Not lineage: structure (`HAS_STEP`, `IN`, `OF`, `IN_DOMAIN`, `GENERATED_BY`, `IN_BUCKET`, `HAS_SCHEMA`,
   `PREVIOUS`), Git (`DEFINES`, `READS`, `CHANGED`, `RUNS`) and `Column -OF-> Table` (a column's lineage stays
   at column level; `column-usage` goes on from the tables the column reaches).
@@ -210,7 +213,7 @@ def pipeline(v: str) -> str:
 # The node kinds a `node` parameter can name, and how each is found. Every branch starts from a
 # uniqueness constraint or an index (graphstore.schema NODES).
 NODE_KINDS = ("dataset", "table", "column", "pipeline", "step", "execution", "job", "model-package", "model",
-              "endpoint")
+              "endpoint", "feature-group")
 KIND_HELP = {
     "dataset": "an S3 URI (`s3://bucket/prefix/`; the trailing `/` may be left out)",
     "table": "a table name as SQL names it (`stg.orders`)",
@@ -222,6 +225,7 @@ KIND_HELP = {
     "model-package": "a model package ARN, `group/version`, or a group name (all its versions)",
     "model": "a model ARN or name",
     "endpoint": "an endpoint ARN or name",
+    "feature-group": "a feature group ARN (any casing) or name",
 }
 
 
@@ -318,6 +322,12 @@ START = f"""CALL () {{
   UNION
   MATCH (n:Endpoint {{name: toLower($node)}}) WHERE {_guard('endpoint')}
   RETURN n, 'endpoint' AS kind
+  UNION
+  MATCH (n:FeatureGroup {{arn: toLower($node)}}) WHERE {_guard('feature-group')}
+  RETURN n, 'feature-group' AS kind
+  UNION
+  MATCH (n:FeatureGroup {{name: $node}}) WHERE {_guard('feature-group')}
+  RETURN n, 'feature-group' AS kind
 }}"""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jobs.sources.base import EventHandler, Source, SyncReport, SyncRequest
+from jobs.sources.feature_store import FeatureStoreSource
 from jobs.sources.git_sql import GitSqlSource
 from jobs.sources.s3 import S3Source
 from jobs.sources.sagemaker import SageMakerSource
@@ -12,9 +13,10 @@ from jobs.sources.sagemaker import SageMakerSource
 if TYPE_CHECKING:
     from jobs.app import App
 
-# Order matters for a reconciliation: pipelines first (they name the datasets and buckets), then S3
-# (posture of the buckets just found, metrics of the steps just finished), then SQL from Git.
-SOURCES: tuple[type[Source], ...] = (SageMakerSource, S3Source, GitSqlSource)
+# Order matters for a reconciliation: pipelines first (they name the datasets and buckets), then Feature Store
+# (its offline stores link to the data the jobs just found read), then S3 (posture of the buckets just found,
+# metrics of the steps just finished), then SQL from Git.
+SOURCES: tuple[type[Source], ...] = (SageMakerSource, FeatureStoreSource, S3Source, GitSqlSource)
 
 __all__ = ["SOURCES", "EventHandler", "Source", "SyncReport", "SyncRequest", "build_sources", "source_names"]
 

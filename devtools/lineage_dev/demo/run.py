@@ -59,7 +59,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
                                progress=_say)
     with server, start_sim() as sim:
         _say(f"simulated AWS account at {sim.endpoint_url}; seeding pipelines, executions and jobs…")
-        seeded = seed_demo_account(sim, region=region)
+        seeded = seed_demo_account(sim, region=region, feature_store=True)
         executions = sum(len(v) for v in seeded["executions"].values())
         _say(f"seeded {len(seeded['pipelines'])} pipelines, {executions} executions, {len(seeded['jobs'])} jobs")
         demo_settings = settings.model_copy(update={

@@ -131,8 +131,11 @@ def seed_demo_account(
     region: str = "us-east-1",
     pipelines_dir: Path | None = None,
     now: datetime | None = None,
+    *,
+    feature_store: bool = False,
 ) -> dict[str, Any]:
-    """A realistic account: Studio domain, buckets, every demo pipeline with a few runs."""
+    """A realistic account: Studio domain, buckets, every demo pipeline with a few runs; with `feature_store`,
+    also a feature group fed and read by a pipeline of its own (lineage_dev.sim.feature_store_demo)."""
     now = naive_utc(now or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
     files = sorted((pipelines_dir or DEMO_PIPELINES_DIR).glob("*.json"))
     definitions = {f.stem: json.loads(f.read_text()) for f in files}
@@ -162,6 +165,10 @@ def seed_demo_account(
             runs.append(seed_execution(sim, name, status="Executing", start=now - timedelta(minutes=25),
                                        now=now, region=region))
         summary["executions"][name] = runs
+    if feature_store:
+        from lineage_dev.sim.feature_store_demo import seed_feature_store
+
+        summary["feature_store"] = seed_feature_store(sim, region, now, {"DomainName": DOMAIN_NAME, "Team": "data-science"})
     summary["jobs"] = sorted(_job_arns(sim, region))
     return summary
 

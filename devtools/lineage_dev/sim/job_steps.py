@@ -57,7 +57,8 @@ def _property_files(run: Run, slot: Slot, step: dict[str, Any], args: dict[str, 
             run.touch(f"{uri.rstrip('/')}/{spec['FilePath']}", json.dumps(reports[spec["PropertyFileName"]]).encode())
     if slot.status == "Succeeded":
         for uri in uris.values():
-            run.touch(uri)
+            if isinstance(uri, str):  # a FeatureStoreOutput has no S3 location
+                run.touch(uri)
     return reports
 
 

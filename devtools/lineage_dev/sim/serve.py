@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with start_sim(args.port, args.region, args.host) as sim:
         if not args.no_seed:
-            seeded = seed_demo_account(sim, region=args.region)
+            seeded = seed_demo_account(sim, region=args.region, feature_store=True)
             print(f"seeded {len(seeded['pipelines'])} pipelines, {len(seeded['jobs'])} jobs", file=sys.stderr)
         print(f"simulated AWS account on {sim.endpoint_url} (region {args.region})", file=sys.stderr, flush=True)
         if args.ready_file:
