@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     # Many workers: the scheduled reconciliation runs on the holder of a lease in Neo4j (docs/scaling.md)
     lease_ttl_seconds: float = Field(60, ge=5, le=3600)  # a dead holder's lease is taken over after this
     worker_id: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9._:@/-]+$")  # default: host-pid-random
+    lease_name: str = Field("reconciliation", max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")  # one per shard
     # Stale cleanup (docs/graph-model.md, "Retirement"): what a complete look no longer finds is retired after
     # this grace period; retired nodes are deleted after the second period, 0 = kept forever.
     retire_after_seconds: int = Field(0, ge=0, le=365 * 86_400)

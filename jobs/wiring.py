@@ -75,7 +75,7 @@ def reconciliation_lease(app: App) -> Any:
     from graphstore.lease import Lease
 
     owner = app.settings.worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-    lease = Lease(app.driver, "reconciliation", owner, app.settings.lease_ttl_seconds, app.settings.neo4j_database)
+    lease = Lease(app.driver, app.settings.lease_name, owner, app.settings.lease_ttl_seconds, app.settings.neo4j_database)
     app.metrics.watch_lease(lease)  # lineage_lease_held
     return lease
 

@@ -77,6 +77,7 @@ BAD = [
     ("LINEAGE_CONSUMER_MAX_INFLIGHT_BYTES", "32MB", "valid integer"),
     ("LINEAGE_WRITE_TIMEOUT_SECONDS", "-1", "greater than or equal to 0"),
     ("LINEAGE_LEASE_TTL_SECONDS", "1", "greater than or equal to 5"),
+    ("LINEAGE_LEASE_NAME", "two words", "should match pattern"),
     ("LINEAGE_WORKER_ID", "worker one", "should match pattern"),
     ("LINEAGE_RETIRE_AFTER_SECONDS", "-1", "greater than or equal to 0"),
     ("LINEAGE_RETIRED_DELETE_AFTER_SECONDS", "soon", "valid integer"),
