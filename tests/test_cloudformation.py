@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, decode_str, lint
 
+from collector.events import endpoints as endpoint_events
 from collector.events import s3 as s3_events
 from collector.events import sagemaker
 from collector.events.envelope import parse_body
@@ -136,7 +137,8 @@ def test_execution_role_reads_only_the_password_secret():
 def routed_by_consumer() -> dict[str, set[str]]:
     """source -> detail-types the consumer applies, from its own code (CodeCommit pushes, which need
     LINEAGE_GIT_REPOS, are not part of this stack)."""
-    return {sagemaker.SOURCE: set(sagemaker.detail_types()), "aws.s3": set(s3_events.EVENTBRIDGE_ACTIONS)}
+    return {sagemaker.SOURCE: set(sagemaker.detail_types()) | set(endpoint_events.detail_types()),
+            "aws.s3": set(s3_events.EVENTBRIDGE_ACTIONS)}
 
 
 def rule_detail_types(patterns: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -154,7 +156,7 @@ def test_rules_carry_exactly_the_detail_types_the_consumer_routes():
     assert rule_detail_types([r["Properties"]["EventPattern"] for r in rules.values()]) == routed_by_consumer()
     for name, rule in rules.items():
         assert rule["Properties"]["Targets"] == [{"Id": "lineage-queue", "Arn": {"Fn::GetAtt": ["Queue", "Arn"]}}], name
-    assert "SageMaker Endpoint State Change" not in sagemaker.detail_types()  # counted as unknown, so no rule
+    assert "SageMaker Endpoint State Change" in endpoint_events.detail_types()  # the endpoints source routes it
 
 
 def test_health_check_and_settings_match_the_image_and_the_consumer():
@@ -212,7 +214,7 @@ def sample_events() -> list[dict[str, Any]]:
     """One event per detail-type the rules route: the project's fixtures, and its event builder on the API
     fixtures for the two job kinds that have no event fixture."""
     files = ["execution_succeeded", "step_training_succeeded", "training_job_completed", "processing_job_inprogress",
-             "model_package_completed", "s3_object_created", "s3_object_deleted"]
+             "model_package_completed", "endpoint_in_service", "s3_object_created", "s3_object_deleted"]
     events = [raw(f"events/{name}.json") for name in files]
     when = datetime(2024, 6, 3, 9, 0, tzinfo=timezone.utc)
     for detail_type, fixture in (("SageMaker Transform Job State Change", "DescribeTransformJob.score"),
@@ -236,7 +238,8 @@ def handled(body: dict[str, Any]) -> bool:
     """Whether the consumer applies this message: parsed, a SageMaker event it routes or an S3 object event."""
     items = parse_body(json.dumps(body))
     return bool(items) and all(
-        isinstance(i, S3ObjectEvent) or (isinstance(i, CloudEvent) and sagemaker.is_known(i)) for i in items)
+        isinstance(i, S3ObjectEvent)
+        or (isinstance(i, CloudEvent) and (sagemaker.is_known(i) or endpoint_events.is_known(i))) for i in items)
 
 
 @pytest.fixture
@@ -294,7 +297,7 @@ def test_stack_creates_queues_rules_service_and_roles(sim, secret_arn, monkeypat
     assert {(e["source"], e["detail-type"]) for e in samples} == {
         (source, dt) for source, types in routed_by_consumer().items() for dt in types}
     s3_samples = [e for e in samples if e["source"] == "aws.s3"]
-    unknown = event_samples.eventbridge("SageMaker Endpoint State Change", {"EndpointName": "credit-risk",
+    unknown = event_samples.eventbridge("SageMaker Image State Change", {"EndpointName": "credit-risk",
                                         "EndpointStatus": "IN_SERVICE"}, datetime.now(timezone.utc))
     other_bucket = json.loads(json.dumps(s3_samples[0]).replace("acme-credit-data", "acme-public-site"))
     restored = dict(s3_samples[0], **{"detail-type": "Object Restore Completed"})
@@ -374,10 +377,11 @@ def test_stack_on_an_existing_cluster_for_other_accounts_without_buckets(sim, se
     arn = outputs["QueueArn"]
     bus = sim.client("events")
 
-    # no S3 rule; the three SageMaker rules accept the listed accounts only, and the policy names those three
+    # no S3 rule; the four SageMaker rules accept the listed accounts only, and the policy names those four
     rules = [bus.describe_rule(Name=n) for n in bus.list_rule_names_by_target(TargetArn=arn)["RuleNames"]]
     patterns = [json.loads(r["EventPattern"]) for r in rules]
-    assert rule_detail_types(patterns) == {sagemaker.SOURCE: set(sagemaker.detail_types())}
+    assert rule_detail_types(patterns) == {
+        sagemaker.SOURCE: set(sagemaker.detail_types()) | set(endpoint_events.detail_types())}
     assert all(p["account"] == ["111122223333", "444455556666"] for p in patterns)
     url = queue_url(sim, outputs["QueueUrl"])
     policy = json.loads(sim.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
