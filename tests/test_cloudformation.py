@@ -273,7 +273,7 @@ def test_stack_creates_queues_rules_service_and_roles(sim, secret_arn, monkeypat
     # rules: each targets the queue, their detail-types are the consumer's
     names = bus.list_rule_names_by_target(TargetArn=attributes["QueueArn"])["RuleNames"]
     rules = [bus.describe_rule(Name=name) for name in names]
-    assert len(rules) == 4 and all(r["State"] == "ENABLED" for r in rules)
+    assert len(rules) == 5 and all(r["State"] == "ENABLED" for r in rules)
     for rule in rules:
         assert [t["Arn"] for t in bus.list_targets_by_rule(Rule=rule["Name"])["Targets"]] == [attributes["QueueArn"]]
     patterns = [json.loads(r["EventPattern"]) for r in rules]
