@@ -44,6 +44,9 @@ LABELS: Final[dict[str, Style]] = {
     "ModelPackage": Style("#880E4F", "#560027", LIGHT),
     "Model": Style("#D81B60", "#A00037", LIGHT),
     "Endpoint": Style("#3949AB", "#00227B", LIGHT),
+    # endpoints source: configs and components in lighter shades of the endpoint's
+    "EndpointConfig": Style("#7986CB", "#49599A", DARK),
+    "InferenceComponent": Style("#9FA8DA", "#6F79A8", DARK),
     "Repo": Style("#6D4C41", "#40241A", LIGHT),
     "Commit": Style("#BCAAA4", "#8C7B75", DARK),
     "SqlFile": Style("#FFAB91", "#C97B63", DARK),
@@ -75,6 +78,7 @@ KINDS: Final[dict[str, str]] = {"process": "Step", "data": "Dataset"}
 # Relationship types (GraSS `relationship.X { color }`); the view's edge kinds map onto them.
 RELATIONSHIPS: Final[dict[str, str]] = {
     "FEEDS": "#23B3D7", "PRODUCES": "#23B3D7", "PRECEDES": "#4C8EDA", "RAN_AS": "#F36924", "GENERATED_BY": "#880E4F",
+    "INSTANTIATED_AS": "#D81B60", "DEPLOYED_AS": "#3949AB", "DEPLOYED_TO": "#3949AB",
 }
 RELATIONSHIP_DEFAULT: Final = "#A5ABB6"
 EDGE_KINDS: Final[dict[str, str]] = {"dependsOn": "PRECEDES", "read": "FEEDS", "write": "PRODUCES"}

@@ -68,8 +68,16 @@ NODES: tuple[NodeLabel, ...] = (
     NodeLabel("ModelPackageGroup", "arn", "A model registry group"),
     NodeLabel("ModelPackage", "arn", "A registered model version", indexes=("approval_status", "group"),
               read_state=("status", "approval_status")),
-    NodeLabel("Model", "arn", "A SageMaker model", indexes=("name",)),
-    NodeLabel("Endpoint", "arn", "A SageMaker endpoint a step run created", indexes=("name",)),
+    NodeLabel("Model", "arn", "A SageMaker model", indexes=("name", "retired_at")),
+    NodeLabel("Endpoint", "arn", "A SageMaker endpoint, from the endpoints source or a step run that created it",
+              "lower-cased, as SageMaker spells it", ("name", "retired_at"),
+              read_state=("status", "failure_reason", "last_modified", "config_name", "pending_config_name")),
+    # --- endpoints (jobs/sources/endpoints) ---
+    NodeLabel("EndpointConfig", "arn", "A SageMaker endpoint configuration: its production and shadow variants",
+              "lower-cased, as SageMaker spells it", ("name", "retired_at")),
+    NodeLabel("InferenceComponent", "arn", "A SageMaker inference component: a model hosted on an endpoint",
+              "lower-cased, as SageMaker spells it", ("name", "retired_at"),
+              read_state=("status", "failure_reason", "last_modified")),
     NodeLabel("Repo", "url", "A Git repository of SQL", "as configured; credentials are never stored"),
     NodeLabel("Commit", "sha", "A commit that changed configured SQL files", indexes=("time",)),
     NodeLabel("SqlFile", "key", "A SQL file at the branch head", "repo url + `:` + path", ("repo",)),
@@ -110,6 +118,18 @@ RELATIONSHIPS: tuple[Relationship, ...] = (
                  "an input (name: input or channel name); uri as written (concrete or template); "
                  "definition_hash on definition-level edges"),
     Relationship("PRODUCES", _STEP_DATA, ("Dataset",), ("name",), "an output; properties as FEEDS"),
+    # endpoints: deployment points the way data flows (model -> config -> endpoint), so downstream reaches endpoints
+    Relationship("INSTANTIATED_AS", ("ModelPackage",), ("Model",), (),
+                 "a model created from a registered model package (a container's ModelPackageName)"),
+    Relationship("DEPLOYED_AS", ("Model",), ("EndpointConfig", "InferenceComponent"), ("variant",),
+                 "a model in a variant of an endpoint config (variant_kind `production` or `shadow`, instance_type, "
+                 "initial_instance_count, initial_weight, serverless_memory_mb, serverless_max_concurrency), or the "
+                 "model an inference component hosts (variant: the component's variant)"),
+    Relationship("DEPLOYED_TO", ("EndpointConfig", "InferenceComponent"), ("Endpoint",), ("since",),
+                 "one per period an endpoint served a config (or hosted a component): since, until (unset while "
+                 "current), current (true on at most one config per endpoint); never deleted, so history stays"),
+    Relationship("PRODUCES", ("Endpoint",), ("Dataset",), ("name",),
+                 "an endpoint's data capture destination (name `data-capture`); uri as configured"),
     # S3
     Relationship("IN_BUCKET", ("Dataset",), ("Bucket",), (), "the bucket a dataset lives in"),
     Relationship("HAS_SCHEMA", ("Dataset",), ("SchemaVersion",), (),

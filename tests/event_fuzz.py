@@ -63,7 +63,7 @@ def documented_shapes() -> list[Any]:
         ev.eventbridge("SageMaker Training Job State Change", job, T0, resources=[job["TrainingJobArn"]]),
         ev.eventbridge("SageMaker HyperParameter Tuning Job State Change", tuning, T0),
         ev.eventbridge("SageMaker Model Package State Change", package, T0),
-        ev.eventbridge("SageMaker Endpoint State Change", {"EndpointName": "x"}, T0),
+        ev.eventbridge("SageMaker Image State Change", {"EndpointName": "x"}, T0),
         ev.sns(execution),
         ev.s3_notification(record, ev.s3_record("acme-ml-data", "raw/a.csv", "ObjectRemoved:Delete", T0)),
         ev.sns(ev.s3_notification(record)),

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, decode_str, lint
 
+from collector.events import endpoints as endpoint_events
 from collector.events import feature_store as feature_store_events
 from collector.events import s3 as s3_events
 from collector.events import sagemaker
@@ -141,8 +142,8 @@ def routed_by_consumer() -> dict[str, set[str]]:
 
 
 def sagemaker_routed() -> set[str]:
-    """The aws.sagemaker detail-types routed: the SageMaker source's and the Feature Store source's."""
-    return set(sagemaker.detail_types()) | set(feature_store_events.detail_types())
+    """The aws.sagemaker detail-types routed: the SageMaker, Feature Store and endpoint sources'."""
+    return set(sagemaker.detail_types()) | set(feature_store_events.detail_types()) | set(endpoint_events.detail_types())
 
 
 def rule_detail_types(patterns: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -160,7 +161,7 @@ def test_rules_carry_exactly_the_detail_types_the_consumer_routes():
     assert rule_detail_types([r["Properties"]["EventPattern"] for r in rules.values()]) == routed_by_consumer()
     for name, rule in rules.items():
         assert rule["Properties"]["Targets"] == [{"Id": "lineage-queue", "Arn": {"Fn::GetAtt": ["Queue", "Arn"]}}], name
-    assert "SageMaker Endpoint State Change" not in sagemaker.detail_types()  # counted as unknown, so no rule
+    assert "SageMaker Endpoint State Change" in endpoint_events.detail_types()  # the endpoints source routes it
 
 
 def test_health_check_and_settings_match_the_image_and_the_consumer():
@@ -218,7 +219,7 @@ def sample_events() -> list[dict[str, Any]]:
     """One event per detail-type the rules route: the project's fixtures, and its event builder on the API
     fixtures for the two job kinds that have no event fixture."""
     files = ["execution_succeeded", "step_training_succeeded", "training_job_completed", "processing_job_inprogress",
-             "model_package_completed", "s3_object_created", "s3_object_deleted"]
+             "model_package_completed", "endpoint_in_service", "s3_object_created", "s3_object_deleted"]
     events = [raw(f"events/{name}.json") for name in files]
     when = datetime(2024, 6, 3, 9, 0, tzinfo=timezone.utc)
     for detail_type, fixture in (("SageMaker Transform Job State Change", "DescribeTransformJob.score"),
@@ -250,7 +251,8 @@ def handled(body: dict[str, Any]) -> bool:
     items = parse_body(json.dumps(body))
     return bool(items) and all(
         isinstance(i, S3ObjectEvent) or (isinstance(i, CloudEvent) and (
-            sagemaker.is_known(i) or feature_store_events.is_feature_store_event(i))) for i in items)
+            sagemaker.is_known(i) or feature_store_events.is_feature_store_event(i) or endpoint_events.is_known(i)))
+        for i in items)
 
 
 @pytest.fixture
@@ -284,7 +286,7 @@ def test_stack_creates_queues_rules_service_and_roles(sim, secret_arn, monkeypat
     # rules: each targets the queue, their detail-types are the consumer's
     names = bus.list_rule_names_by_target(TargetArn=attributes["QueueArn"])["RuleNames"]
     rules = [bus.describe_rule(Name=name) for name in names]
-    assert len(rules) == 5 and all(r["State"] == "ENABLED" for r in rules)
+    assert len(rules) == 6 and all(r["State"] == "ENABLED" for r in rules)
     for rule in rules:
         assert [t["Arn"] for t in bus.list_targets_by_rule(Rule=rule["Name"])["Targets"]] == [attributes["QueueArn"]]
     patterns = [json.loads(r["EventPattern"]) for r in rules]
@@ -308,7 +310,7 @@ def test_stack_creates_queues_rules_service_and_roles(sim, secret_arn, monkeypat
     assert {(e["source"], e["detail-type"]) for e in samples} == {
         (source, dt) for source, types in routed_by_consumer().items() for dt in types}
     s3_samples = [e for e in samples if e["source"] == "aws.s3"]
-    unknown = event_samples.eventbridge("SageMaker Endpoint State Change", {"EndpointName": "credit-risk",
+    unknown = event_samples.eventbridge("SageMaker Image State Change", {"EndpointName": "credit-risk",
                                         "EndpointStatus": "IN_SERVICE"}, datetime.now(timezone.utc))
     other_bucket = json.loads(json.dumps(s3_samples[0]).replace("acme-credit-data", "acme-public-site"))
     restored = dict(s3_samples[0], **{"detail-type": "Object Restore Completed"})

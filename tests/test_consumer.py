@@ -155,7 +155,7 @@ def test_unparseable_messages_are_logged_and_dead_lettered_at_once(app, sim, sqs
     url, dlq = make_queue(sqs, "lineage-events", max_receives=5)
     poison = ["{not json", "plain text body", "x" * 200_000, json.dumps({"hello": "world"}),
               json.dumps(ev.sns("an SNS message that is not JSON"))]
-    unknown = ev.eventbridge("SageMaker Endpoint State Change", {"EndpointName": "churn"}, NOW)
+    unknown = ev.eventbridge("SageMaker Image State Change", {"EndpointName": "churn"}, NOW)
     test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2024-06-03T12:00:00.000Z", "Bucket": "b"}
     good = ev.s3_eventbridge("acme-ml-data", "raw/`tick` \"quote\" ünï.csv", "created", NOW, sequencer="01")
     poison_ids = send(sqs, url, poison + [unknown, test_event, good])[:len(poison)]
@@ -169,7 +169,7 @@ def test_unparseable_messages_are_logged_and_dead_lettered_at_once(app, sim, sqs
         poison_ids)  # the error, then the original message id
     assert all(m["Attributes"]["ApproximateReceiveCount"] == "1" for m in dead)  # at once, not after 5 receives
     events = stats.snapshot()["queues"][url]["events"]
-    assert events["unknown:aws.sagemaker:SageMaker Endpoint State Change"] == 1
+    assert events["unknown:aws.sagemaker:SageMaker Image State Change"] == 1
     assert events["ignored:s3:TestEvent"] == 1 and events["aws.s3:created"] == 1
     assert "cannot be parsed" in caplog.text and all(i in caplog.text for i in poison_ids)
     records, _, _ = neo4j.execute_query("MATCH (d:Dataset) RETURN d.uri AS uri")

@@ -116,14 +116,14 @@ def test_step_runs_are_upserted_while_the_execution_runs(app, sim, neo4j):
 def test_unknown_types_are_counted_malformed_ones_poison_and_pipeline_fetch_failures_do_not_block(app, sim, neo4j):
     pipeline = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/not-in-this-account"
     execution = f"{pipeline}/execution/abc123"
-    endpoint = ev.eventbridge("SageMaker Endpoint State Change", {"EndpointName": "churn", "EndpointStatus": "IN_SERVICE"}, NOW)
+    endpoint = ev.eventbridge("SageMaker Image State Change", {"EndpointName": "churn", "EndpointStatus": "IN_SERVICE"}, NOW)
     broken = ev.execution_event(pipeline, execution, "Executing", None, NOW, NOW)
     del broken["detail"]["pipelineExecutionArn"]
     fine = ev.execution_event(pipeline, execution, "Executing", None, NOW, NOW)
     ingest = make_ingest(app)
     handled = ingest.handle(messages([endpoint, broken, "{oops", fine]))
     assert [h.outcome for h in handled] == [OK, POISON, POISON, OK]
-    assert handled[0].kinds == {"unknown:aws.sagemaker:SageMaker Endpoint State Change": 1}
+    assert handled[0].kinds == {"unknown:aws.sagemaker:SageMaker Image State Change": 1}
     assert "pipelineExecutionArn" in handled[1].error and "not JSON" in handled[2].error
     assert ingest.counters["pipeline_fetch_errors"] == 1
     assert rows(neo4j, "MATCH (e:PipelineExecution)-[:OF]->(p:Pipeline) RETURN e.status AS s, p.arn AS p") == [
@@ -198,7 +198,7 @@ def test_a_failing_hook_fails_the_messages_that_carried_s3_events(app, sim, neo4
     ingest = make_ingest(app, s3_hooks=[broken])
     handled = ingest.handle(messages([
         ev.s3_eventbridge("acme-ml-data", "raw/x.csv", "created", NOW, sequencer="01"),
-        ev.eventbridge("SageMaker Endpoint State Change", {"EndpointName": "x"}, NOW)]))
+        ev.eventbridge("SageMaker Image State Change", {"EndpointName": "x"}, NOW)]))
     assert [h.outcome for h in handled] == [FAILED, OK]
     assert rows(neo4j, "MATCH (d:Dataset) RETURN d.object_count AS n") == [{"n": 1}]  # written; replays are no-ops
 

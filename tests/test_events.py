@@ -210,9 +210,9 @@ def test_documented_job_and_model_package_examples():
 
 
 def test_unknown_detail_types_have_no_effect_and_missing_fields_are_malformed():
-    endpoint = one(ev.eventbridge("SageMaker Endpoint State Change", {"EndpointName": "x"}, T0))
+    endpoint = one(ev.eventbridge("SageMaker Image State Change", {"EndpointName": "x"}, T0))
     assert len(sagemaker_effect(endpoint).graph) == 0
-    assert sagemaker_effect(endpoint).kind == "aws.sagemaker:SageMaker Endpoint State Change"
+    assert sagemaker_effect(endpoint).kind == "aws.sagemaker:SageMaker Image State Change"
     broken = ev.execution_event(PIPELINE, EXECUTION, "Executing", None, T0, T0)
     del broken["detail"]["pipelineExecutionArn"]
     with pytest.raises(MalformedMessage):

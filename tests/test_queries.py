@@ -166,7 +166,7 @@ def test_downstream_of_raw_data_reaches_jobs_data_packages_models_and_the_endpoi
     assert {"ProcessingJob", "TrainingJob", "Dataset", "Step", "StepRun", "ModelPackage", "Model", "Endpoint",
             "Table"} <= kinds
     assert {"churn-models/1", "churn-models/2", "churn-models/3"} <= by_kind(got, "ModelPackage")
-    assert by_kind(got, "Endpoint") == {"churn-prod"}
+    assert by_kind(got, "Endpoint") == {"churn-prod", "churn-scoring"}  # a step deployed one; the other serves a package
     assert "ml.churn_features" in by_kind(got, "Table")  # the table stored at the raw data
     assert all(r["pipeline"] == "churn-training" for r in got if r["kind"] in ("TrainingJob", "ModelPackage"))
     training = [r for r in got if r["kind"] == "TrainingJob"]
@@ -186,7 +186,9 @@ def test_depth_and_level_bound_the_walk(library):
     run = rows(library, "downstream", node=RAW_CHURN, depth=8, level="run")
     assert not [r for r in run if r["kind"] == "Step" or "{" in r["key"]]
     assert {"churn-models/1", "churn-models/3"} <= by_kind(run, "ModelPackage")
-    assert not by_kind(run, "Endpoint")  # the endpoint is reached only through the deploy step's definition
+    # churn-prod is reached only through the deploy step's definition; churn-scoring through run-level data
+    # (model.tar.gz -> package -> model -> endpoint config -> endpoint)
+    assert by_kind(run, "Endpoint") == {"churn-scoring"}
     definition = rows(library, "downstream", node=RAW_CHURN, depth=8, level="definition")
     assert {r["kind"] for r in definition} <= {"Step", "Dataset", "Table"} and by_kind(definition, "Step")
     limited = library.run("downstream", {"node": RAW_CHURN, "depth": 8, "limit": 5})
@@ -259,7 +261,7 @@ def test_impact_of_a_table_groups_what_it_reaches_with_latest_statuses(library):
     for row in got:
         groups.setdefault(row["category"], {})[row["name"]] = row
     assert set(groups) >= {"endpoint", "model", "model_package", "pipeline", "dataset"}
-    assert set(groups["endpoint"]) == {"churn-prod"}
+    assert set(groups["endpoint"]) == {"churn-prod", "churn-scoring"}
     assert {"churn-models/1", "churn-models/2", "churn-models/3"} == set(groups["model_package"])
     assert all(r["status"] == "PendingManualApproval" for r in groups["model_package"].values())
     assert set(groups["pipeline"]) == {"churn-training"}
@@ -279,7 +281,7 @@ def test_column_usage_follows_sql_into_data_steps_and_models(library):
     assert {"raw.customers", "stg.customers", "ml.churn_features"} == by_kind(got, "Table")
     assert RAW_CHURN in by_kind(got, "Dataset")
     assert by_kind(got, "TrainingJob") and {"churn-models/1"} <= by_kind(got, "ModelPackage")
-    assert by_kind(got, "Endpoint") == {"churn-prod"}
+    assert by_kind(got, "Endpoint") == {"churn-prod", "churn-scoring"}  # a step deployed one; the other serves a package
     raw = next(r for r in got if r["key"] == RAW_CHURN)
     assert raw["via"][:3] == ["raw.customers.tenure_months", "stg.customers.tenure_months",
                               "ml.churn_features.tenure_months"] and raw["distance"] == 3
@@ -396,7 +398,7 @@ def test_exposure_lists_what_unencrypted_data_feeds_and_nothing_else(library):
     assert {r["bucket"] for r in got} == {"acme-lake"} and all(r["risks"] == ["unencrypted"] for r in got)
     packages = by_kind(got, "ModelPackage")
     assert {"churn-models/1", "churn-models/2", "churn-models/3"} == packages  # trained on acme-lake data
-    assert by_kind(got, "Endpoint") == {"churn-prod"}
+    assert by_kind(got, "Endpoint") == {"churn-prod", "churn-scoring"}  # a step deployed one; the other serves a package
     assert not [p for p in packages if not p.startswith("churn-models/")]  # credit, demand, ...: encrypted data
     assert all(r["datasets"] == [LAKE_CUSTOMERS] and r["encryption"] == "none" for r in got)
     assert rows(library, "exposure", posture="public") == [] and rows(library, "exposure", posture="unknown") == []

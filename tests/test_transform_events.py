@@ -173,10 +173,10 @@ def test_model_package_event_gives_the_graph_describe_gives():
 
 def test_other_sagemaker_and_aws_events_have_no_effect():
     endpoint = json.loads(text("events/execution_succeeded.json"))
-    endpoint.update({"detail-type": "SageMaker Endpoint State Change",
+    endpoint.update({"detail-type": "SageMaker Image State Change",
                      "detail": {"EndpointName": "credit", "EndpointStatus": "InService"}})
     result = sagemaker_effect(parse_body(json.dumps(endpoint))[0])
-    assert result.kind == "aws.sagemaker:SageMaker Endpoint State Change" and len(result.graph) == 0
+    assert result.kind == "aws.sagemaker:SageMaker Image State Change" and len(result.graph) == 0
     comment = parse_body(text("git/codecommit_comment.json"))[0]
     assert isinstance(comment, CloudEvent) and len(sagemaker_effect(comment).graph) == 0
 

@@ -64,6 +64,7 @@ DETAIL_SHAPES = {
     "SageMaker Transform Job State Change": "DescribeTransformJob",
     "SageMaker HyperParameter Tuning Job State Change": "DescribeHyperParameterTuningJob",
     "SageMaker Model Package State Change": "DescribeModelPackage",
+    "SageMaker Endpoint State Change": "DescribeEndpoint",  # as AWS documents it, the status upper-snake
 }
 EVENT_FILES = sorted((DATA / "events").glob("*.json")) + sorted((DATA / "git").glob("codecommit_*.json"))
 

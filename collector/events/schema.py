@@ -460,15 +460,37 @@ class FeatureGroupState(Strict):
     Description: Text | None = None
     FailureReason: Text | None = None
 
+
+# --- endpoints (collector/events/endpoints.py) ---
+
+
+class EndpointVariant(Strict):
+    VariantName: NameText | None = None
+
+
+class EndpointStateDetail(Strict):
+    """What endpoint_description reads of a "SageMaker Endpoint State Change" detail."""
+
+    EndpointArn: SageMakerArn
+    EndpointName: NameText | None = None
+    EndpointConfigName: NameText | None = None
+    EndpointStatus: Status | None = None
+    FailureReason: Text | None = None
+    ProductionVariants: list[EndpointVariant] | None = None
+
     @model_validator(mode="before")
     @classmethod
     def _times(cls, data: Any) -> Any:
         if isinstance(data, dict):
             top_level_times(data, "feature group")
+
+
+            top_level_times(data, "endpoint")
         return data
 
 
 SAGEMAKER_DETAILS: dict[str, type[Strict]] = {
+    "SageMaker Endpoint State Change": EndpointStateDetail,
     "SageMaker Model Building Pipeline Execution Status Change": ExecutionStatus,
     "SageMaker Model Building Pipeline Execution Step Status Change": StepStatus,
     "SageMaker Model Package State Change": ModelPackageState,

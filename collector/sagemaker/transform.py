@@ -219,7 +219,8 @@ def step_run_graph(execution_arn: str, row: Mapping[str, Any]) -> Graph:
     graph.rel("IN", ref, graph.node("PipelineExecution", execution_arn))
     graph.rel("RUN_OF", ref, graph.node("Step", step_key(pipeline_arn, name)))
     for label, extra, arn in resources:
-        key = job_key(arn) if label == "Job" else arn
+        # Job ARNs and endpoint ARNs (SageMaker lower-cases endpoint names in them) key lower-cased.
+        key = job_key(arn) if label in ("Job", "Endpoint") else arn
         props = {"name": endpoint_name(arn)} if label == "Endpoint" else None
         target = graph.node(label, key, props, extra_labels=(extra,) if extra else ())
         graph.rel("RAN_AS" if label == "Job" else "PRODUCES", ref, target)

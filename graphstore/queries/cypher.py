@@ -10,6 +10,9 @@ Lineage (the direction data flows; `downstream` follows it, `upstream` goes agai
   `Step|StepRun|Job -PRODUCES-> Dataset`, `StepRun -PRODUCES-> ModelPackage|Model|Endpoint`,
   `Step -PRECEDES-> Step`, `StepRun -RAN_AS-> Job` (a run's work is its job), SQL `Table|Dataset -FEEDS->
   Table|Dataset` and `Column -FEEDS-> Column`.
+* Deployment as stored: `ModelPackage -INSTANTIATED_AS-> Model -DEPLOYED_AS-> EndpointConfig|InferenceComponent
+  -DEPLOYED_TO-> Endpoint` (every period, past ones too: what an endpoint served is downstream of the model),
+  and `Endpoint -PRODUCES-> Dataset` (its data capture).
 * `RUN_OF` against its stored direction: a step's runs are downstream of the step (`Step -> StepRun`), so
   data a definition reads reaches what each run made, and what a run made has the definition upstream.
 * `STORED_AT` both ways: a table and the S3 data it is stored at are the same data; so are a feature group
@@ -27,9 +30,10 @@ import re
 from graphstore.queries.model import MAX_DEPTH
 from graphstore.schema import JOB_KINDS, NODES, key_of
 
-LINEAGE_TYPES = ("FEEDS", "PRODUCES", "PRECEDES", "RAN_AS", "RUN_OF", "STORED_AT")
+LINEAGE_TYPES = ("FEEDS", "PRODUCES", "PRECEDES", "RAN_AS", "RUN_OF", "STORED_AT",
+                 "INSTANTIATED_AS", "DEPLOYED_AS", "DEPLOYED_TO")
 # A path follows the stored direction of these ...
-_ALONG = "FEEDS|PRODUCES|PRECEDES|RAN_AS|STORED_AT"
+_ALONG = "FEEDS|PRODUCES|PRECEDES|RAN_AS|STORED_AT|INSTANTIATED_AS|DEPLOYED_AS|DEPLOYED_TO"
 # ... and turns against it on these: a step to its runs (RUN_OF), S3 data to the table stored there (STORED_AT).
 _TURN = "RUN_OF|STORED_AT"
 MAX_TURNS = 3
@@ -38,7 +42,8 @@ MAX_TURNS = 3
 LEVELS = {
     "all": "",
     "run": "NOT {b}:Step AND NOT coalesce({b}.templated, false)",
-    "definition": "NOT ({b}:StepRun OR {b}:Job OR {b}:ModelPackage OR {b}:Model OR {b}:Endpoint)",
+    "definition": "NOT ({b}:StepRun OR {b}:Job OR {b}:ModelPackage OR {b}:Model OR {b}:Endpoint "
+                  "OR {b}:EndpointConfig OR {b}:InferenceComponent)",
 }
 
 

@@ -15,7 +15,7 @@ from neo4j.exceptions import ClientError
 from neo4j.time import Date, DateTime, Duration, Time
 
 from graphstore.connection import Neo4jOutage, as_outage
-from graphstore.queries import data, lineage, pipelines
+from graphstore.queries import data, endpoints, lineage, pipelines
 from graphstore.queries.cypher import RESOLVE, RESOLVE_DOMAIN
 from graphstore.queries.model import (
     AmbiguousNode,
@@ -29,7 +29,7 @@ from graphstore.queries.model import Query as LibraryQuery
 from graphstore.reader import Reader
 from graphstore.views import Views
 
-QUERIES: tuple[LibraryQuery, ...] = lineage.QUERIES + pipelines.QUERIES + data.QUERIES
+QUERIES: tuple[LibraryQuery, ...] = lineage.QUERIES + pipelines.QUERIES + data.QUERIES + endpoints.QUERIES
 _BY_NAME = {q.name: q for q in QUERIES}
 DEFAULT_TIMEOUT = 30.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jobs.sources.base import EventHandler, Source, SyncReport, SyncRequest
+from jobs.sources.endpoints import EndpointsSource
 from jobs.sources.feature_store import FeatureStoreSource
 from jobs.sources.git_sql import GitSqlSource
 from jobs.sources.s3 import S3Source
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
 
 # Order matters for a reconciliation: pipelines first (they name the datasets and buckets), then Feature Store
 # (its offline stores link to the data the jobs just found read), then S3 (posture of the buckets just found,
-# metrics of the steps just finished), then SQL from Git.
-SOURCES: tuple[type[Source], ...] = (SageMakerSource, FeatureStoreSource, S3Source, GitSqlSource)
+# metrics of the steps just finished), then SQL from Git; endpoints last (their models link to the model
+# packages and model data the pipelines named).
+SOURCES: tuple[type[Source], ...] = (SageMakerSource, FeatureStoreSource, S3Source, GitSqlSource, EndpointsSource)
 
 __all__ = ["SOURCES", "EventHandler", "Source", "SyncReport", "SyncRequest", "build_sources", "source_names"]
 

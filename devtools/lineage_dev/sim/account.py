@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage_dev.demo import PIPELINES_DIR as DEMO_PIPELINES_DIR
+from lineage_dev.sim.endpoints_demo import seed_demo_endpoints
 from lineage_dev.sim.execution import ARTIFACT_BUCKET, Run, ensure_bucket
 from lineage_dev.sim.schedule import Slot, apply_outcome, cache_eligible, json_get_paths, schedule, taken_steps
 from lineage_dev.sim.server import SimAws
@@ -170,6 +171,7 @@ def seed_demo_account(
 
         summary["feature_store"] = seed_feature_store(sim, region, now, {"DomainName": DOMAIN_NAME, "Team": "data-science"})
     summary["jobs"] = sorted(_job_arns(sim, region))
+    summary["hosting"] = seed_demo_endpoints(sim, region, DATA_BUCKET)
     return summary
 
 

@@ -32,7 +32,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from werkzeug.serving import make_server
 
-from lineage_dev.sim import faults, moto_cfn, moto_feature_store, moto_sagemaker, moto_sqs, moto_sqs_move
+from lineage_dev.sim import faults, moto_cfn, moto_endpoints, moto_feature_store, moto_sagemaker, moto_sqs, moto_sqs_move
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -176,6 +176,7 @@ class SimAws:
     def __init__(self, port: int | None = None, region: str = "us-east-1", host: str = "127.0.0.1") -> None:
         moto_sagemaker.install()
         moto_feature_store.install()
+        moto_endpoints.install()
         moto_sqs.install()
         moto_sqs_move.install()
         self.region = region
