@@ -87,7 +87,7 @@ def test_the_simulated_account_service_is_seeded_for_the_collector(tmp_path, set
         synced = subprocess.run([str(Path(sys.executable).with_name("lineage-collector")), "sync", "--json"],
                                 env=env, capture_output=True, text=True, timeout=300)
         assert synced.returncode == 0, synced.stderr[-3000:]
-        assert json.loads(synced.stdout)["pipelines"] == 7
+        assert json.loads(synced.stdout)["pipelines"] == 8  # the demo account with its Feature Store pipeline
     finally:
         sim.terminate()
         sim.wait(20)

@@ -145,7 +145,7 @@ class Source:
         return {}
 
 
-def reconcile(app: App, sources: Sequence[Source], request: SyncRequest) -> SyncReport:
+def reconcile(app: App, sources: Sequence[Source], request: SyncRequest, name: str = "sync") -> SyncReport:
     """Each source's `reconcile` in turn, with the AWS calls of all of them; logged as one line."""
     started = time.perf_counter()
     app.aws.reset_counts()
@@ -163,5 +163,5 @@ def reconcile(app: App, sources: Sequence[Source], request: SyncRequest) -> Sync
         report.sources["retirement"] = {"deleted": deleted}
     report.aws_calls = app.aws.reset_counts()
     report.seconds = time.perf_counter() - started
-    log.info("sync finished", extra={"fields": {k: v for k, v in report.as_dict().items() if k != "errors"}})
+    log.info(f"{name} finished", extra={"fields": {k: v for k, v in report.as_dict().items() if k != "errors"}})
     return report

@@ -80,7 +80,7 @@ class EndpointsSource(Source):
 
         settings = self.app.settings
         return [ScheduledJob("endpoints-sync", sync_trigger(settings),
-                             lambda stop: reconcile(self.app, [self], SyncRequest(stop=stop)),
+                             lambda stop: reconcile(self.app, [self], SyncRequest(stop=stop), "endpoints sync"),
                              run_at_start=settings.sync_on_start)]
 
     def event_handler(self) -> EventHandler:
