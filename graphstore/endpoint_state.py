@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from graphstore.reader import Reader
+from graphstore.retirement import Retirement
 
 # The labels a listing of one account and region covers, and whether a change is seen in the listing
 # (LastModifiedTime) or never happens (configs and models are immutable: described once).
@@ -65,23 +66,16 @@ class EndpointState(Reader):
 
     def retire_missing(self, label: str, region: str, account: str, present: list[str], now: datetime,
                        listed_before: datetime) -> list[str]:
-        """After a complete listing of `label` in an account and region (`present`: the keys it returned): stamp
-        those `listed_at = now` (and current again), retire the others of that scope whose last listing was
-        before `listed_before`. A retired endpoint's or component's open DEPLOYED_TO period ends now."""
+        """Retirement.retire_unlisted for an endpoints label; a retired endpoint's or component's open
+        DEPLOYED_TO period ends now."""
         if label not in MUTABLE + IMMUTABLE:
             raise ValueError(f"not an endpoints label: {label}")
-        rows = self._write(
-            f"UNWIND $present AS k MATCH (n:{label} {{arn: k}}) SET n.listed_at = $now, n.retired = false "
-            "REMOVE n.retired_at WITH count(*) AS stamped "
-            f"MATCH (n:{label} {{region: $region, account: $account}}) "
-            "WHERE NOT n.arn IN $present AND coalesce(n.retired, false) = false "
-            "AND coalesce(n.listed_at, n.first_seen) < $before "
-            "SET n.retired = true, n.retired_at = $now "
-            + (f"WITH n OPTIONAL MATCH {_OPEN_PERIODS[label]} WHERE d.current = true "
-               "SET d.current = false, d.until = $now " if label in _OPEN_PERIODS else "")
-            + "RETURN DISTINCT n.arn AS key",
-            region=region, account=account, present=present, now=now, before=listed_before)
-        return [r["key"] for r in rows]
+        retired = Retirement(self.driver, self.database).retire_unlisted(label, region, account, present, now,
+                                                                         listed_before)
+        if retired and label in _OPEN_PERIODS:
+            self._write(f"UNWIND $keys AS k MATCH (n:{label} {{arn: k}}) OPTIONAL MATCH {_OPEN_PERIODS[label]} "
+                        "WHERE d.current = true SET d.current = false, d.until = $now", keys=retired, now=now)
+        return retired
 
 
 def _native(value: Any) -> Any:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from graphstore.reader import Reader
+from graphstore.retirement import Retirement
 
 
 def _native(value: Any) -> Any:
@@ -62,18 +63,9 @@ class FeatureStoreState(Reader):
 
     def retire_missing_groups(self, region: str, account: str, present: list[str], now: datetime,
                               listed_before: datetime) -> list[str]:
-        """After a complete ListFeatureGroups of an account and region (`present`: the keys it returned): stamp
-        those `listed_at = now` and retire the groups of that scope it lacked whose last listing was before
-        `listed_before` (now minus the grace period). Returns the keys retired."""
-        rows = self._write(
-            "UNWIND $present AS k MATCH (g:FeatureGroup {arn: k}) SET g.listed_at = $now "
-            "WITH count(*) AS stamped "
-            "MATCH (g:FeatureGroup {region: $region, account: $account}) "
-            "WHERE NOT g.arn IN $present AND coalesce(g.retired, false) = false "
-            "AND coalesce(g.listed_at, g.first_seen) < $before "
-            "SET g.retired = true, g.retired_at = $now RETURN g.arn AS key",
-            region=region, account=account, present=present, now=now, before=listed_before)
-        return [r["key"] for r in rows]
+        """Retirement.retire_unlisted for feature groups."""
+        return Retirement(self.driver, self.database).retire_unlisted("FeatureGroup", region, account, present,
+                                                                      now, listed_before)
 
     def offline_stores(self, region: str) -> dict[str, str]:
         """Key -> resolved offline store URI of the current feature groups of a region."""

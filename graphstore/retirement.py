@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from graphstore.reader import Reader
+from graphstore.schema import NODE_KEYS
 
 BATCH = 5_000
 
@@ -31,21 +32,29 @@ DELETABLE = ("StepRun", "PipelineExecution", "Step", "Pipeline", "Dataset")
 
 
 class Retirement(Reader):
+    def retire_unlisted(self, label: str, region: str, account: str, present: list[str], now: datetime,
+                        listed_before: datetime) -> list[str]:
+        """After a complete listing of `label` in an account and region (`present`: the keys it returned): stamp
+        those `listed_at = now` (current again, if they were retired), and retire the nodes of that scope it
+        lacked whose last listing was before `listed_before` (now minus the grace period). Returns the keys
+        retired."""
+        if label not in NODE_KEYS:
+            raise ValueError(f"not a node label: {label!r}")
+        key = NODE_KEYS[label]
+        rows = self._write(
+            f"UNWIND $present AS k MATCH (n:{label} {{{key}: k}}) SET n.listed_at = $now, n.retired = false "
+            "REMOVE n.retired_at WITH count(*) AS stamped "
+            f"MATCH (n:{label} {{region: $region, account: $account}}) "
+            f"WHERE NOT n.{key} IN $present AND coalesce(n.retired, false) = false "
+            "AND coalesce(n.listed_at, n.first_seen) < $before "
+            f"SET n.retired = true, n.retired_at = $now RETURN n.{key} AS key",
+            region=region, account=account, present=present, now=now, before=listed_before)
+        return [r["key"] for r in rows]
+
     def retire_missing_pipelines(self, region: str, account: str, present: list[str], now: datetime,
                                  listed_before: datetime) -> list[str]:
-        """After a complete listing of an account and region (`present`: the ARNs it returned): stamp those
-        `listed_at = now`, and retire the pipelines of that scope it lacked whose last listing was before
-        `listed_before` (now minus the grace period). Returns the ARNs retired; their steps, executions and
-        step runs follow."""
-        rows = self._write(
-            "UNWIND $present AS a MATCH (p:Pipeline {arn: a}) SET p.listed_at = $now "
-            "WITH count(*) AS stamped "
-            "MATCH (p:Pipeline {region: $region, account: $account}) "
-            "WHERE NOT p.arn IN $present AND coalesce(p.retired, false) = false "
-            "AND coalesce(p.listed_at, p.first_seen) < $before "
-            "SET p.retired = true, p.retired_at = $now RETURN p.arn AS arn",
-            region=region, account=account, present=present, now=now, before=listed_before)
-        retired = [r["arn"] for r in rows]
+        """`retire_unlisted` for pipelines; a retired pipeline's steps, executions and step runs follow."""
+        retired = self.retire_unlisted("Pipeline", region, account, present, now, listed_before)
         for arn in retired:
             for statement in _CASCADE:
                 while self._write(statement, arn=arn, now=now, batch=BATCH)[0]["n"] == BATCH:
