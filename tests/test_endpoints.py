@@ -254,6 +254,8 @@ def test_the_demo_account_reaches_its_endpoint_downstream_of_raw_data(app, sim, 
     assert [r["name"] for r in endpoints] == ["churn-scoring"]
     assert {"INSTANTIATED_AS", "DEPLOYED_AS", "DEPLOYED_TO"} <= set(endpoints[0]["via"])
     impact = library.run("impact", {"node": "s3://acme-ml-data/churn/raw/", "depth": 12, "limit": 1000}).rows
+    by_default = library.run("impact", {"node": "s3://acme-ml-data/churn/raw/"}).rows  # default depth reaches it
+    assert [r["name"] for r in by_default if r["category"] == "endpoint"] == ["churn-scoring"]
     assert [r["name"] for r in impact if r["category"] == "endpoint"] == ["churn-scoring"]
     assert "churn-model-v1" in {r["name"] for r in impact if r["category"] == "model"}
     assert history(neo4j, seeded["hosting"]["endpoint"].lower())[-1]["config"] == "churn-scoring-v2"

@@ -144,12 +144,17 @@ RETURN category, name, {key('item')} AS key,
 ORDER BY rank, distance, name"""
 
 
+# Raw data -> step -> run -> job -> model package -> model -> endpoint config -> endpoint is 8 hops: the
+# default reaches the endpoints a change affects, where upstream/downstream keep the shorter default.
+IMPACT_DEPTH = depth_param(8, f"how many relationships away at most (1 to {MAX_DEPTH}); 8 reaches endpoints "
+                              "from the raw data of the pipeline that trained their model")
+
 IMPACT = Query(
     "impact",
     "What a change to a table or dataset affects downstream: endpoints, models, model packages, pipelines, "
     "tables and datasets, each with its latest status",
     _impact(),
-    (NODE, KIND, depth_param(), LEVEL, limit_param()),
+    (NODE, KIND, IMPACT_DEPTH, LEVEL, limit_param()),
     (Column("category", "endpoint, model, model_package, pipeline, table or dataset (concrete data only)"),
      Column("name", "its usual name"),
      Column("key", "its key in the graph"),
