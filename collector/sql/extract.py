@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.athena import Athena
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel
 
@@ -62,12 +63,39 @@ class Prepared:
 
 
 def _parse(chunk: Chunk, text: str, dialect: Dialect) -> exp.Expr | None:
-    if chunk.tokens is not None:
-        trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk.tokens, text)
-    else:
-        trees = sqlglot.parse(chunk.sql, read=dialect, error_level=ErrorLevel.RAISE)
+    try:
+        if chunk.tokens is not None:
+            trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk.tokens, text)
+        else:
+            trees = sqlglot.parse(chunk.sql, read=dialect, error_level=ErrorLevel.RAISE)
+    except sqlglot.errors.ParseError as trino_error:
+        if not isinstance(dialect, Athena):
+            raise
+        return _parse_as_hive(chunk, trino_error)
     trees = [t for t in trees if t is not None]
+    if trees and isinstance(dialect, Athena) and isinstance(trees[0], exp.Command):
+        try:
+            return _parse_as_hive(chunk, None) or trees[0]
+        except sqlglot.errors.ParseError:
+            return trees[0]
     return trees[0] if trees else None
+
+
+def _parse_as_hive(chunk: Chunk, error: Exception | None) -> exp.Expr | None:
+    """Athena runs queries on Trino and DDL on Hive, and Hive-style SQL (backquoted names) is common in Athena
+    repositories: what Trino's grammar rejects, or takes only as a command, is read with Hive's before it
+    counts as an error (the Trino error, when Hive fails too)."""
+    try:
+        trees = [t for t in sqlglot.parse(chunk.sql, read="hive", error_level=ErrorLevel.RAISE) if t is not None]
+    except sqlglot.errors.ParseError:
+        if error is not None:
+            raise error from None
+        raise
+    if not trees or isinstance(trees[0], exp.Command):
+        if error is not None:
+            raise error
+        return None
+    return trees[0]
 
 
 def _parses(tokens: list[Any], text: str, dialect: Dialect) -> str:

@@ -174,12 +174,17 @@ def analyze(statement: exp.Expr, namer: Namer, dbt_model: str | None = None) -> 
         return Analysis("delete", [target] if target else [], [s for s in sources if not target or s != target.name])
     if isinstance(statement, exp.Copy):
         return _copy(statement, namer, ctes)
+    if isinstance(statement, exp.Subquery) and not statement.alias:  # a parenthesised SELECT: ((SELECT ...))
+        statement = statement.unnest()
     if isinstance(statement, (exp.Select, exp.SetOperation)):
-        into = statement.args.get("into") if isinstance(statement, exp.Select) else None
-        if into is not None:
+        holder = _into_holder(statement)  # `SELECT ... INTO t FROM a UNION SELECT ... FROM b`: INTO sits on the first
+        if holder is not None:
+            into = holder.args["into"]
             target = _table_target(into.this, namer, temporary=bool(into.args.get("temporary")))
             query = statement.copy()
-            query.set("into", None)
+            held = _into_holder(query)
+            if held is not None:
+                held.set("into", None)
             return _with_target("select_into", target, into.this, query, namer, ctes, statement)
         if dbt_model:
             target = _table_target(exp.to_table(dbt_model, dialect=namer.dialect), namer)
@@ -190,6 +195,14 @@ def analyze(statement: exp.Expr, namer: Namer, dbt_model: str | None = None) -> 
     if isinstance(statement, exp.Command):
         return _command(statement, namer)
     return Analysis(type(statement).__name__.lower())
+
+
+def _into_holder(query: exp.Expr) -> exp.Select | None:
+    """The SELECT of a query that carries its INTO: the query itself, or the leftmost SELECT of a set operation."""
+    node = query
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this
+    return node if isinstance(node, exp.Select) and node.args.get("into") is not None else None
 
 
 def _with_target(kind: str, target: Target | None, target_node: exp.Expr | None,
