@@ -8,6 +8,7 @@ with `SELECT *`. A statement that does not parse is reported with its error; the
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -17,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.athena import Athena
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.tsql import TSQL
 from sqlglot.errors import ErrorLevel
 
 from collector.sql.columns import Schema, query_columns
@@ -68,16 +70,34 @@ def _parse(chunk: Chunk, text: str, dialect: Dialect) -> exp.Expr | None:
             trees = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk.tokens, text)
         else:
             trees = sqlglot.parse(chunk.sql, read=dialect, error_level=ErrorLevel.RAISE)
-    except sqlglot.errors.ParseError as trino_error:
+    except sqlglot.errors.ParseError as first_error:
+        if isinstance(dialect, TSQL) and _COMPOUND_ASSIGNMENT.search(chunk.sql):
+            return _parse_compound_assignments(chunk, dialect, first_error)
         if not isinstance(dialect, Athena):
             raise
-        return _parse_as_hive(chunk, trino_error)
+        return _parse_as_hive(chunk, first_error)
     trees = [t for t in trees if t is not None]
     if trees and isinstance(dialect, Athena) and isinstance(trees[0], exp.Command):
         try:
             return _parse_as_hive(chunk, None) or trees[0]
         except sqlglot.errors.ParseError:
             return trees[0]
+    return trees[0] if trees else None
+
+
+# T-SQL's `SET col += expr` (and -=, *=, /=, %=, &=, |=, ^=), which sqlglot does not parse: a name, then the
+# operator and `=` (not `==`); `<=`, `>=` and `!=` are not matched.
+_COMPOUND_ASSIGNMENT = re.compile(r"((?:\[[^\]]*\]|[\w@#$.\"])+)\s*([-+*/%&|^])=(?!=)")
+
+
+def _parse_compound_assignments(chunk: Chunk, dialect: Dialect, error: Exception) -> exp.Expr | None:
+    """`SET a += b` read as `SET a = a + b`, which is what it does; the first error when that fails too."""
+    try:
+        trees = sqlglot.parse(_COMPOUND_ASSIGNMENT.sub(r"\1 = \1 \2", chunk.sql), read=dialect,
+                              error_level=ErrorLevel.RAISE)
+    except sqlglot.errors.ParseError:
+        raise error from None
+    trees = [t for t in trees if t is not None]
     return trees[0] if trees else None
 
 
